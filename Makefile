@@ -1,0 +1,42 @@
+# consult: the two commands a fresh clone needs are `make demo` and `make test`.
+# Both run `make setup` first: a cached Python venv with torch 2.4.0 (libtorch) and the
+# all-MiniLM-L6-v2 model files, checksummed into models/. A second run downloads nothing.
+
+CARGO ?= cargo
+BIN := target/release/consult
+SHARED ?= ../shared
+export CARGO_TERM_COLOR := never
+
+.PHONY: setup build demo test bench bench-setup train-sentiment reference-vectors clean-reports
+
+setup:
+	bash scripts/setup-venv.sh
+
+build: setup
+	$(CARGO) build --release --locked
+
+demo: build
+	rm -rf reports/demo
+	$(BIN) analyse fixtures/strategic-plan-consultation.csv \
+	  --by "Are you responding as..." --by District --out reports/demo
+	@echo "demo: wrote reports/demo/ (summary.md, coded_responses.csv, tables/, run.json)"
+
+# The whole suite: unit tests and integration tests on the real model and real data.
+test: build
+	$(CARGO) test --release --locked -- --test-threads=1
+
+train-sentiment: build
+	$(BIN) train-sentiment --data $(SHARED)/data --out models/sentiment/head.json
+
+bench-setup:
+	bash scripts/setup-bench.sh
+
+# Figures for BENCHMARKS.md: encode speed vs Python, outcome-level accuracy, sentiment.
+bench: build bench-setup
+	bash bench/run.sh
+
+reference-vectors: bench-setup
+	.venv/bin/python scripts/make_reference_vectors.py
+
+clean-reports:
+	rm -rf reports/demo

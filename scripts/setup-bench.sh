@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Adds Python sentence-transformers 3.3.1 (the speed and correctness anchor) to the cached venv.
+# Used by `make bench` and by scripts/make_reference_vectors.py; not needed to run consult.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+bash "$here/scripts/setup-venv.sh"
+venv="$(readlink -f "$here/.venv")"
+if [ ! -f "$venv/.bench-complete" ]; then
+  echo "setup-bench: installing sentence-transformers==3.3.1 transformers==4.46.3 into $venv" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "sentence-transformers==3.3.1" "transformers==4.46.3" "torch==2.4.0"
+  touch "$venv/.bench-complete"
+fi

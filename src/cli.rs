@@ -1,0 +1,120 @@
+//! Command-line flags as parsed (clap derive); no I/O here.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "consult",
+    version,
+    about = "Classify consultation survey answers against a plan's outcomes and sub-outcomes, and by sentiment.",
+    after_help = "Exit codes: 0 ok, 1 input error, 2 usage error, 3 model or set-up missing."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Code every free-text answer in a survey export and write tables to --out.
+    Analyse(AnalyseArgs),
+    /// Print the default codebook, or check a codebook file with --check.
+    Codebook {
+        /// Validate this codebook file (duplicate ids, unknown parents, empty descriptions).
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
+    /// Train the sentiment head from the labelled data in ../shared/data.
+    TrainSentiment(TrainSentimentArgs),
+    /// Compare coded answers with a human-coded CSV: per-code and micro/macro F1.
+    Evaluate(EvaluateArgs),
+    /// Embed one text per line of FILE and report throughput (benchmarks).
+    Embed(EmbedArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyseArgs {
+    /// Survey export (CSV, UTF-8 with or without BOM).
+    pub input: PathBuf,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Codebook TOML (default: the embedded draft Strategic Plan 2022-26).
+    #[arg(long, value_name = "FILE")]
+    pub codebook: Option<PathBuf>,
+    /// Respondent id column (header, unique prefix or 1-based position).
+    #[arg(long, value_name = "COLUMN")]
+    pub id: Option<String>,
+    /// An open question's column; repeat for several. Default: detected.
+    #[arg(long = "text", value_name = "COLUMN")]
+    pub text: Vec<String>,
+    /// A respondent attribute to carry into coded_responses.csv; repeat for several.
+    #[arg(long = "by", value_name = "COLUMN")]
+    pub by: Vec<String>,
+    /// Model folder (default: models/all-MiniLM-L6-v2, made by `make setup`).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Sentiment head JSON (default: models/sentiment/head.json).
+    #[arg(long, value_name = "FILE")]
+    pub sentiment_head: Option<PathBuf>,
+    /// Zero-shot classifier settings TOML (default: models/zero-shot.toml, embedded).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainSentimentArgs {
+    /// The shared data folder (holds nhs_fft/ and, for consultation-style tone, ../main/eval/dev).
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
+    /// Development tone labels for consultation-style statements (ids only; text read from --data).
+    #[arg(long, default_value = "eval/dev/polis_labels.csv")]
+    pub polis_labels: PathBuf,
+    /// Where to write the head.
+    #[arg(long, default_value = "models/sentiment/head.json")]
+    pub out: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Gradient-descent epochs.
+    #[arg(long, default_value_t = 300)]
+    pub epochs: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// coded_responses.csv from `consult analyse`.
+    pub coded: PathBuf,
+    /// Human-coded CSV with columns id, codes (semicolon-separated), optional question.
+    pub gold: PathBuf,
+    /// Compare outcomes (parents) rather than codes.
+    #[arg(long)]
+    pub outcomes: bool,
+    /// Codebook used to map codes to outcomes (default: embedded).
+    #[arg(long, value_name = "FILE")]
+    pub codebook: Option<PathBuf>,
+    /// Only score these codes (comma-separated); default: every code in the gold file.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Write the per-code figures here as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmbedArgs {
+    /// Text file, one text per line.
+    pub input: PathBuf,
+    /// Write the vectors as little-endian f32, one row per line, to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Fixed batch size in input order (no length sorting) instead of token-budget batches.
+    #[arg(long)]
+    pub unsorted_batch: Option<usize>,
+}

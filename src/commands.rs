@@ -1,0 +1,245 @@
+//! One function per subcommand: resolves flags into working parts and runs the pipeline.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use crate::aggregate;
+use crate::analyse::{self, Question};
+use crate::classify::{Classifier, Settings};
+use crate::cli::{AnalyseArgs, EmbedArgs};
+use crate::codebook::Codebook;
+use crate::input::{InputError, Table};
+use crate::model::{locate_model_dir, Encoder, MiniLm, SetupMissing, MODEL_DIR_ENV};
+use crate::report;
+use crate::sentiment::Head;
+
+pub fn load_encoder(explicit: Option<&Path>) -> Result<MiniLm> {
+    let dir = locate_model_dir(explicit).ok_or_else(|| {
+        SetupMissing(format!(
+            "the all-MiniLM-L6-v2 model files were not found; run `make setup` in the consult \
+             repository, or pass --model DIR (or set {MODEL_DIR_ENV})"
+        ))
+    })?;
+    MiniLm::load(&dir)
+}
+
+pub fn sentiment_head_path(explicit: Option<&Path>) -> PathBuf {
+    explicit.map(Path::to_path_buf).unwrap_or_else(|| crate::models_root().join("sentiment/head.json"))
+}
+
+pub fn load_head(explicit: Option<&Path>) -> Result<Head> {
+    let p = sentiment_head_path(explicit);
+    if !p.is_file() {
+        return Err(SetupMissing(format!(
+            "{}: sentiment head not found; run `make setup` or `consult train-sentiment`",
+            p.display()
+        ))
+        .into());
+    }
+    Head::load(&p)
+}
+
+pub fn analyse(args: &AnalyseArgs) -> Result<()> {
+    let started = Instant::now();
+    let say = |s: String| {
+        if !args.quiet {
+            eprintln!("{s}");
+        }
+    };
+    let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
+    let settings = match &args.settings {
+        Some(p) => Settings::load(p)?,
+        None => Settings::default_settings(),
+    };
+    let table = Table::read(&args.input)?;
+    let id_col = match &args.id {
+        Some(n) => Some(table.column(n)?),
+        None => table.detect_id_column(),
+    };
+    let by_cols: Vec<usize> = args.by.iter().map(|n| table.column(n)).collect::<Result<_>>()?;
+    let text_cols: Vec<usize> = if args.text.is_empty() {
+        let mut exclude: Vec<usize> = id_col.into_iter().collect();
+        exclude.extend(&by_cols);
+        let found = table.detect_text_columns(&exclude);
+        if found.is_empty() {
+            bail!(InputError(format!(
+                "{}: no free-text column found; name the open questions with --text COLUMN",
+                args.input.display()
+            )));
+        }
+        say(format!("Detected {} free-text question(s):", found.len()));
+        for &c in &found {
+            say(format!("  column {}: {}", c + 1, table.headers[c]));
+        }
+        found
+    } else {
+        args.text.iter().map(|n| table.column(n)).collect::<Result<_>>()?
+    };
+    let questions: Vec<Question> = text_cols
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| Question { key: format!("Q{}", i + 1), column: c, header: table.headers[c].clone() })
+        .collect();
+    prepare_out_dir(&args.out, &args.input)?;
+
+    let t_load = Instant::now();
+    let encoder = load_encoder(args.model.as_deref())?;
+    let head = load_head(args.sentiment_head.as_deref())?;
+    let classifier = Classifier::build(&codebook, &encoder, settings.clone())?;
+    let load_seconds = t_load.elapsed().as_secs_f64();
+
+    let (responses, timings) =
+        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &classifier, &head, &encoder)?;
+    let counts = aggregate::count(&questions, &responses, &codebook);
+
+    // Render.
+    let by_headers: Vec<String> = by_cols.iter().map(|&c| table.headers[c].clone()).collect();
+    report::write_atomic(
+        &args.out.join("coded_responses.csv"),
+        &report::coded_responses_csv(&responses, &questions, &by_headers)?,
+    )?;
+    let tables_dir = args.out.join("tables");
+    std::fs::create_dir_all(&tables_dir).with_context(|| format!("{}: cannot create", tables_dir.display()))?;
+    let accounting = aggregate::accounting_table(table.rows_read(), &counts);
+    report::write_atomic(&tables_dir.join("accounting.csv"), &report::table_csv(&accounting)?)?;
+    let mut per_question = Vec::new();
+    for q in &counts {
+        let ct = aggregate::codes_table(q, &codebook);
+        let st = aggregate::sentiment_table(q, &codebook);
+        for t in [&ct, &st] {
+            report::write_atomic(&tables_dir.join(format!("{}.csv", t.name)), &report::table_csv(t)?)?;
+        }
+        per_question.push((q, ct, st));
+    }
+    let info = encoder.info();
+    let summary = report::summary_md(&report::SummaryInput {
+        input: &args.input.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        rows_read: table.rows_read(),
+        rows_rejected: table.rejected.len(),
+        codebook: format!("{} (version {}, sha256 {})", codebook.name, codebook.version, &codebook.sha256[..12]),
+        model: format!("{} (sentence embeddings, zero-shot similarity to the codebook; sentiment head)", info.name),
+        accounting: &accounting,
+        per_question,
+    });
+    report::write_atomic(&args.out.join("summary.md"), summary.as_bytes())?;
+
+    let head_meta = head.meta.clone();
+    let run = json!({
+        "consult_version": env!("CARGO_PKG_VERSION"),
+        "input": args.input.display().to_string(),
+        "rows_read": table.rows_read(),
+        "rows_rejected": table.rejected.len(),
+        "rejected": table.rejected.iter().map(|r| json!({"line": r.line, "reason": r.reason})).collect::<Vec<_>>(),
+        "id_column": id_col.map(|c| table.headers[c].clone()),
+        "questions": counts.iter().map(|q| json!({
+            "key": q.key, "question": q.question, "rows": q.rows, "coded": q.coded, "blank": q.blank,
+            "blank_empty": q.blank_empty, "blank_non_substantive": q.blank_non_substantive, "rejected": q.rejected,
+        })).collect::<Vec<_>>(),
+        "model": info,
+        "codebook": {"name": codebook.name, "version": codebook.version, "source": codebook.source, "sha256": codebook.sha256},
+        "classifier": settings,
+        "sentiment_head": {"path": sentiment_head_path(args.sentiment_head.as_deref()).display().to_string(), "meta": head_meta},
+        "versions": {"consult": env!("CARGO_PKG_VERSION"), "rust_bert": "0.23", "tch": "0.17", "libtorch": "2.4.0"},
+        "timings": {
+            "total_seconds": started.elapsed().as_secs_f64(),
+            "model_load_seconds": load_seconds,
+            "embed_seconds": timings.embed_seconds,
+            "texts_embedded": timings.texts_embedded,
+        },
+    });
+    report::write_atomic(&args.out.join("run.json"), serde_json::to_string_pretty(&run)?.as_bytes())?;
+
+    say(format!("Rows read: {} ({} rejected)", table.rows_read(), table.rejected.len()));
+    for q in &counts {
+        say(format!(
+            "  {}: {} coded, {} blank, {} rejected ({} rows)",
+            q.key, q.coded, q.blank, q.rejected, q.rows
+        ));
+    }
+    say(format!(
+        "Embedded {} distinct texts in {:.1}s; wrote {}",
+        timings.texts_embedded,
+        timings.embed_seconds,
+        args.out.display()
+    ));
+    Ok(())
+}
+
+/// Refuses to write into the input's own folder file or over a folder holding other things.
+fn prepare_out_dir(out: &Path, input: &Path) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!(InputError(format!("{}: --out must be a folder", out.display())));
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create the output folder", out.display()))?;
+    let input_abs = input.canonicalize().ok();
+    for name in ["coded_responses.csv", "summary.md", "run.json"] {
+        if input_abs.is_some() && out.join(name).canonicalize().ok() == input_abs {
+            bail!(InputError(format!("{}: --out would overwrite the input", input.display())));
+        }
+    }
+    Ok(())
+}
+
+pub fn codebook(check: Option<&Path>) -> Result<()> {
+    match check {
+        Some(p) => {
+            let cb = Codebook::load(p)?;
+            let assignable = cb.assignable().len();
+            println!(
+                "{}: ok: {} codes ({} assignable), {} example statements, sha256 {}",
+                p.display(),
+                cb.codes.len(),
+                assignable,
+                cb.codes.iter().map(|c| c.examples.len()).sum::<usize>(),
+                cb.sha256
+            );
+        }
+        None => print!("{}", crate::codebook::DEFAULT_TOML),
+    }
+    Ok(())
+}
+
+pub fn embed(args: &EmbedArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.input).with_context(|| format!("{}: cannot read", args.input.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let t0 = Instant::now();
+    let encoder = load_encoder(args.model.as_deref())?;
+    let load = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let vecs = match args.unsorted_batch {
+        Some(b) => {
+            let mut v = Vec::new();
+            for chunk in lines.chunks(b.max(1)) {
+                v.extend(encoder.embed_in_order(chunk)?);
+            }
+            v
+        }
+        None => encoder.embed(&lines)?,
+    };
+    let secs = t1.elapsed().as_secs_f64();
+    if let Some(out) = &args.out {
+        let mut bytes = Vec::with_capacity(vecs.len() * 384 * 4);
+        for v in &vecs {
+            for x in v {
+                bytes.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        std::fs::write(out, bytes)?;
+    }
+    let stats = json!({"texts": lines.len(), "load_seconds": load, "embed_seconds": secs, "texts_per_second": lines.len() as f64 / secs});
+    println!("{stats}");
+    Ok(())
+}
+
+/// Counts per key, for printing.
+pub fn tally<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, usize> {
+    let mut m = BTreeMap::new();
+    for i in items {
+        *m.entry(i).or_default() += 1;
+    }
+    m
+}

@@ -1,0 +1,205 @@
+//! Sentiment: a small softmax head over sentence embeddings of the answer *and* its question
+//! ("Nothing." means praise in answer to "What could we do better?").
+//!
+//! Features are `[a, q, a*q]` (answer embedding, question embedding, their element-wise
+//! product), so the question costs one embedding per question, not per answer. The head
+//! predicts the five NHS FFT grades (1 very positive ... 5 very negative). From those:
+//! score = sum p_k v_k with v = [1, 0.5, 0, -0.5, -1]; positive = p1+p2, negative = p4+p5,
+//! middle = p3; the label is `mixed` when both positive and negative are at least
+//! [`MIXED_MIN`], otherwise the largest of positive / neutral (middle) / negative.
+//! Training is plain full-batch gradient descent from zeros: same data, same weights.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::model::Embedding;
+
+pub const GRADES: usize = 5;
+const VALUES: [f32; GRADES] = [1.0, 0.5, 0.0, -0.5, -1.0];
+/// Both sides at least this probable makes an answer `mixed`.
+pub const MIXED_MIN: f32 = 0.3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Tone {
+    Positive,
+    Neutral,
+    Negative,
+    Mixed,
+}
+
+impl Tone {
+    pub const ALL: [Tone; 4] = [Tone::Positive, Tone::Neutral, Tone::Negative, Tone::Mixed];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tone::Positive => "positive",
+            Tone::Neutral => "neutral",
+            Tone::Negative => "negative",
+            Tone::Mixed => "mixed",
+        }
+    }
+    pub fn index(self) -> usize {
+        Tone::ALL.iter().position(|&t| t == self).unwrap()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Head {
+    /// `GRADES` rows of `features` weights.
+    pub weights: Vec<Vec<f32>>,
+    pub bias: Vec<f32>,
+    pub features: usize,
+    /// How it was made and how it scored on held-out data.
+    pub meta: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    pub tone: Tone,
+    pub score: f32,
+    pub probs: [f32; GRADES],
+}
+
+pub fn features(answer: &Embedding, question: &Embedding) -> Vec<f32> {
+    let mut f = Vec::with_capacity(answer.len() * 3);
+    f.extend_from_slice(answer);
+    f.extend_from_slice(question);
+    f.extend(answer.iter().zip(question).map(|(a, q)| a * q));
+    f
+}
+
+fn softmax(z: &mut [f32]) {
+    let m = z.iter().copied().fold(f32::MIN, f32::max);
+    let mut s = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    z.iter_mut().for_each(|v| *v /= s);
+}
+
+impl Head {
+    pub fn load(path: &std::path::Path) -> Result<Head> {
+        let s = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the sentiment head", path.display()))?;
+        let h: Head = serde_json::from_str(&s).with_context(|| format!("{}: not a sentiment head", path.display()))?;
+        if h.weights.len() != GRADES || h.bias.len() != GRADES || h.weights.iter().any(|w| w.len() != h.features) {
+            bail!("{}: sentiment head has the wrong shape", path.display());
+        }
+        Ok(h)
+    }
+
+    pub fn probs(&self, x: &[f32]) -> [f32; GRADES] {
+        let mut z = [0f32; GRADES];
+        for k in 0..GRADES {
+            z[k] = self.bias[k] + self.weights[k].iter().zip(x).map(|(w, v)| w * v).sum::<f32>();
+        }
+        softmax(&mut z);
+        z
+    }
+
+    pub fn predict(&self, x: &[f32]) -> Prediction {
+        let p = self.probs(x);
+        let score = p.iter().zip(VALUES).map(|(p, v)| p * v).sum::<f32>().clamp(-1.0, 1.0);
+        Prediction { tone: tone_of(&p), score, probs: p }
+    }
+}
+
+pub fn tone_of(p: &[f32; GRADES]) -> Tone {
+    let pos = p[0] + p[1];
+    let neg = p[3] + p[4];
+    let mid = p[2];
+    if pos >= MIXED_MIN && neg >= MIXED_MIN {
+        Tone::Mixed
+    } else if pos > mid && pos >= neg {
+        Tone::Positive
+    } else if neg > mid && neg > pos {
+        Tone::Negative
+    } else {
+        Tone::Neutral
+    }
+}
+
+/// The three-way reading of an FFT grade: 1-2 positive, 3 neutral/mixed, 4-5 negative.
+pub fn grade_to_3(g: usize) -> usize {
+    match g {
+        0 | 1 => 0,
+        2 => 1,
+        _ => 2,
+    }
+}
+
+pub struct TrainSettings {
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+}
+
+/// Softmax regression by full-batch gradient descent with momentum, from zero weights.
+/// `y` holds grades 0..5; `w` per-sample weights. Deterministic: no randomness, fixed order.
+pub fn train(x: &[Vec<f32>], y: &[usize], w: &[f32], s: &TrainSettings) -> Head {
+    let f = x[0].len();
+    let n = x.len();
+    let wsum: f32 = w.iter().sum();
+    let mut weights = vec![vec![0f32; f]; GRADES];
+    let mut bias = vec![0f32; GRADES];
+    let mut vel_w = vec![vec![0f32; f]; GRADES];
+    let mut vel_b = vec![0f32; GRADES];
+    let momentum = 0.9f32;
+    for _ in 0..s.epochs {
+        let mut gw = vec![vec![0f64; f]; GRADES];
+        let mut gb = [0f64; GRADES];
+        for i in 0..n {
+            let mut z = [0f32; GRADES];
+            for k in 0..GRADES {
+                z[k] = bias[k] + weights[k].iter().zip(&x[i]).map(|(a, b)| a * b).sum::<f32>();
+            }
+            softmax(&mut z);
+            for k in 0..GRADES {
+                let d = (z[k] - if y[i] == k { 1.0 } else { 0.0 }) * w[i];
+                gb[k] += d as f64;
+                for (g, v) in gw[k].iter_mut().zip(&x[i]) {
+                    *g += (d * v) as f64;
+                }
+            }
+        }
+        for k in 0..GRADES {
+            for j in 0..f {
+                let g = gw[k][j] as f32 / wsum + s.l2 * weights[k][j];
+                vel_w[k][j] = momentum * vel_w[k][j] - s.learning_rate * g;
+                weights[k][j] += vel_w[k][j];
+            }
+            vel_b[k] = momentum * vel_b[k] - s.learning_rate * (gb[k] as f32 / wsum);
+            bias[k] += vel_b[k];
+        }
+    }
+    Head { weights, bias, features: f, meta: serde_json::Value::Null }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tone_rules() {
+        assert_eq!(tone_of(&[0.6, 0.2, 0.1, 0.05, 0.05]), Tone::Positive);
+        assert_eq!(tone_of(&[0.05, 0.05, 0.6, 0.2, 0.1]), Tone::Neutral);
+        assert_eq!(tone_of(&[0.0, 0.1, 0.2, 0.3, 0.4]), Tone::Negative);
+        assert_eq!(tone_of(&[0.3, 0.05, 0.1, 0.3, 0.25]), Tone::Mixed);
+    }
+
+    #[test]
+    fn training_is_deterministic_and_separates_classes() {
+        let x: Vec<Vec<f32>> = (0..50).map(|i| vec![(i % 5) as f32, 1.0 - (i % 5) as f32 / 4.0, 0.5]).collect();
+        let y: Vec<usize> = (0..50).map(|i| i % 5).collect();
+        let w = vec![1.0; 50];
+        let s = TrainSettings { epochs: 300, learning_rate: 0.5, l2: 0.0 };
+        let a = train(&x, &y, &w, &s);
+        let b = train(&x, &y, &w, &s);
+        assert_eq!(a.weights, b.weights);
+        let correct = x.iter().zip(&y).filter(|(xi, &yi)| {
+            let p = a.probs(xi);
+            (0..5).max_by(|&i, &j| p[i].total_cmp(&p[j])).unwrap() == yi
+        }).count();
+        assert!(correct >= 30, "{correct}");
+    }
+}

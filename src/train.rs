@@ -1,0 +1,215 @@
+//! `consult train-sentiment`: fits the sentiment head from human-labelled data.
+//!
+//! Data: NHS FFT answers with their question and a 1-5 grade (../shared/data/nhs_fft), and
+//! consultation-style statements with a tone (development labels in eval/dev, text read from
+//! ../shared/data/polis), which teach that a plain suggestion is neutral. Each item is put in
+//! one of five folds by a hash of its id; fold 0 is held out and never trained on, and the
+//! held-out figures are written into the head's metadata. Same data, same weights.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use crate::cli::TrainSentimentArgs;
+use crate::commands::load_encoder;
+use crate::input::Table;
+use crate::model::Encoder;
+use crate::sentiment::{self, features, grade_to_3, train, Tone, TrainSettings, GRADES};
+
+/// The question put to consultation-style statements.
+pub const CONSULTATION_QUESTION: &str = "Do you have any comments on the draft plan?";
+/// Weight of a consultation-style statement relative to an FFT answer.
+const CONSULTATION_WEIGHT: f32 = 3.0;
+
+pub struct Item {
+    pub key: String,
+    pub question: String,
+    pub text: String,
+    /// FFT grade 0..5 (0 = very positive).
+    pub grade: usize,
+    pub tone: Option<Tone>,
+    pub weight: f32,
+}
+
+/// FNV-1a, for stable fold assignment.
+pub fn fold_of(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in key.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h % 5
+}
+
+pub fn read_fft(data: &Path) -> Result<Vec<Item>> {
+    let path = data.join("nhs_fft/v6framework_dev.csv");
+    let t = Table::read(&path)?;
+    let (id, q, a, s) = (t.column("Comment ID")?, t.column("FFT question")?, t.column("FFT answer")?, t.column("Comment sentiment")?);
+    let mut items = Vec::new();
+    for r in &t.rows {
+        let grade: usize = match r.fields[s].trim().parse::<usize>() {
+            Ok(g) if (1..=5).contains(&g) => g - 1,
+            _ => continue,
+        };
+        let text = crate::normalise::tidy(&r.fields[a]);
+        if text.is_empty() {
+            continue;
+        }
+        items.push(Item {
+            key: r.fields[id].trim().to_string(),
+            question: crate::normalise::tidy(&r.fields[q]),
+            text,
+            grade,
+            tone: None,
+            weight: 1.0,
+        });
+    }
+    Ok(items)
+}
+
+pub fn read_polis(data: &Path, labels: &Path) -> Result<Vec<Item>> {
+    let lt = Table::read(labels)?;
+    let (lf, li, ltone) = (lt.column("file")?, lt.column("comment_id")?, lt.column("tone")?);
+    let mut texts: HashMap<(String, String), String> = HashMap::new();
+    let files: std::collections::BTreeSet<String> = lt.values(lf).map(String::from).collect();
+    for f in files {
+        let t = Table::read(&data.join("polis").join(&f))?;
+        let (ci, cb) = (t.column("comment-id")?, t.column("comment-body")?);
+        for r in &t.rows {
+            texts.insert((f.clone(), r.fields[ci].trim().to_string()), crate::normalise::tidy(&r.fields[cb]));
+        }
+    }
+    let mut items = Vec::new();
+    for r in &lt.rows {
+        let key = (r.fields[lf].clone(), r.fields[li].trim().to_string());
+        let Some(text) = texts.get(&key) else {
+            bail!("{}: line {}: no statement {} in {}", labels.display(), r.line, key.1, key.0);
+        };
+        let tone = match r.fields[ltone].trim() {
+            "positive" => Tone::Positive,
+            "neutral" => Tone::Neutral,
+            "negative" => Tone::Negative,
+            "mixed" => Tone::Mixed,
+            other => bail!("{}: line {}, column tone: unknown tone {other:?}", labels.display(), r.line),
+        };
+        let grade = match tone {
+            Tone::Positive => 1,
+            Tone::Neutral | Tone::Mixed => 2,
+            Tone::Negative => 3,
+        };
+        items.push(Item {
+            key: format!("{}#{}", key.0, key.1),
+            question: CONSULTATION_QUESTION.to_string(),
+            text: text.clone(),
+            grade,
+            tone: Some(tone),
+            weight: CONSULTATION_WEIGHT,
+        });
+    }
+    Ok(items)
+}
+
+/// Embeds items' texts and questions (each distinct text once) into head features.
+pub fn featurise(items: &[Item], encoder: &dyn Encoder) -> Result<Vec<Vec<f32>>> {
+    let mut idx: HashMap<&str, usize> = HashMap::new();
+    let mut texts: Vec<&str> = Vec::new();
+    for it in items {
+        for s in [it.text.as_str(), it.question.as_str()] {
+            idx.entry(s).or_insert_with(|| {
+                texts.push(s);
+                texts.len() - 1
+            });
+        }
+    }
+    let embs = encoder.embed(&texts)?;
+    Ok(items.iter().map(|it| features(&embs[idx[it.text.as_str()]], &embs[idx[it.question.as_str()]])).collect())
+}
+
+fn argmax(p: &[f32]) -> usize {
+    (0..p.len()).max_by(|&i, &j| p[i].total_cmp(&p[j]).then(j.cmp(&i))).unwrap()
+}
+
+/// Accuracy and macro-F1 of predicted vs true class indices.
+pub fn accuracy_macro_f1(pred: &[usize], truth: &[usize], classes: usize) -> (f64, f64) {
+    let n = pred.len().max(1);
+    let acc = pred.iter().zip(truth).filter(|(a, b)| a == b).count() as f64 / n as f64;
+    let mut f1s = Vec::new();
+    for c in 0..classes {
+        let tp = pred.iter().zip(truth).filter(|(p, t)| **p == c && **t == c).count();
+        let fp = pred.iter().zip(truth).filter(|(p, t)| **p == c && **t != c).count();
+        let fn_ = pred.iter().zip(truth).filter(|(p, t)| **p != c && **t == c).count();
+        if tp + fn_ > 0 {
+            f1s.push(if tp == 0 { 0.0 } else { 2.0 * tp as f64 / (2 * tp + fp + fn_) as f64 });
+        }
+    }
+    (acc, f1s.iter().sum::<f64>() / f1s.len().max(1) as f64)
+}
+
+pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
+    let mut items = read_fft(&args.data).context("reading NHS FFT data")?;
+    let n_fft = items.len();
+    if args.polis_labels.is_file() {
+        items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?);
+    }
+    eprintln!("train-sentiment: {} FFT answers, {} consultation-style statements", n_fft, items.len() - n_fft);
+    let encoder = load_encoder(args.model.as_deref())?;
+    let t0 = std::time::Instant::now();
+    let x = featurise(&items, &encoder)?;
+    eprintln!("train-sentiment: embedded in {:.1}s", t0.elapsed().as_secs_f64());
+    let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == 0).collect();
+    let tr: Vec<usize> = (0..items.len()).filter(|&i| !test[i]).collect();
+    let settings = TrainSettings { epochs: args.epochs, learning_rate: 2.0, l2: 1e-4 };
+    let t1 = std::time::Instant::now();
+    let xs: Vec<Vec<f32>> = tr.iter().map(|&i| x[i].clone()).collect();
+    let ys: Vec<usize> = tr.iter().map(|&i| items[i].grade).collect();
+    let ws: Vec<f32> = tr.iter().map(|&i| items[i].weight).collect();
+    let mut head = train(&xs, &ys, &ws, &settings);
+    let train_seconds = t1.elapsed().as_secs_f64();
+    // Rounded weights keep the file small and diff-able; figures below use the rounded head.
+    let round = |v: &f32| (v * 1e5).round() / 1e5;
+    head.weights = head.weights.iter().map(|w| w.iter().map(round).collect()).collect();
+    head.bias = head.bias.iter().map(round).collect();
+
+    // Held-out figures.
+    let fft_test: Vec<usize> = (0..n_fft).filter(|&i| test[i]).collect();
+    let pred5: Vec<usize> = fft_test.iter().map(|&i| argmax(&head.probs(&x[i]))).collect();
+    let true5: Vec<usize> = fft_test.iter().map(|&i| items[i].grade).collect();
+    let (acc5, f5) = accuracy_macro_f1(&pred5, &true5, GRADES);
+    let pred3: Vec<usize> = fft_test.iter().map(|&i| {
+        let p = head.probs(&x[i]);
+        argmax(&[p[0] + p[1], p[2], p[3] + p[4]])
+    }).collect();
+    let true3: Vec<usize> = true5.iter().map(|&g| grade_to_3(g)).collect();
+    let (acc3, f3) = accuracy_macro_f1(&pred3, &true3, 3);
+    let polis_test: Vec<usize> = (n_fft..items.len()).filter(|&i| test[i]).collect();
+    let pred_t: Vec<usize> = polis_test.iter().map(|&i| sentiment::tone_of(&head.probs(&x[i])).index()).collect();
+    let true_t: Vec<usize> = polis_test.iter().map(|&i| items[i].tone.unwrap().index()).collect();
+    let (acc_t, f_t) = accuracy_macro_f1(&pred_t, &true_t, 4);
+    let metrics = json!({
+        "held_out": "fold 0 of 5 (FNV-1a hash of the item id), never trained on",
+        "fft_test_n": fft_test.len(),
+        "fft_5class_accuracy": acc5, "fft_5class_macro_f1": f5,
+        "fft_3class_accuracy": acc3, "fft_3class_macro_f1": f3,
+        "consultation_tone_test_n": polis_test.len(),
+        "consultation_tone_accuracy": acc_t, "consultation_tone_macro_f1": f_t,
+    });
+    head.meta = json!({
+        "command": format!("consult train-sentiment --epochs {}", args.epochs),
+        "model": encoder.info().name,
+        "features": "[answer, question, answer*question] sentence embeddings",
+        "classes": "FFT grades 1 very positive .. 5 very negative",
+        "training": {"fft_items": tr.iter().filter(|&&i| i < n_fft).count(), "consultation_items": tr.iter().filter(|&&i| i >= n_fft).count(),
+                     "epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
+                     "consultation_weight": CONSULTATION_WEIGHT},
+        "metrics": metrics,
+    });
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string(&head)?)?;
+    println!("{}", serde_json::to_string_pretty(&metrics)?);
+    eprintln!("train-sentiment: wrote {} ({:.1}s training)", args.out.display(), train_seconds);
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! `consult analyse` end to end on the fixture export, through the binary, on the real model.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::prelude::*;
+
+const FIXTURE: &str = "fixtures/strategic-plan-consultation.csv";
+
+fn analyse(out: &Path) {
+    Command::cargo_bin("consult")
+        .unwrap()
+        .current_dir(common::repo())
+        .args(["analyse", FIXTURE, "--by", "Are you responding as...", "--by", "District", "--quiet", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
+fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let h = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    (h, rows)
+}
+
+#[test]
+fn fixture_run_accounts_for_every_row_and_tables_match_the_coded_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out1 = dir.path().join("run1");
+    let out2 = dir.path().join("run2");
+    analyse(&out1);
+
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("fixtures/strategic-plan-consultation.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out1.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["rows_read"], expected["rows"]);
+    assert_eq!(run["rows_rejected"], 0);
+    let questions = run["questions"].as_array().unwrap();
+    let exp_q = expected["questions"].as_object().unwrap();
+    assert_eq!(questions.len(), exp_q.len(), "the five comment questions are detected, no more");
+    for q in questions {
+        let e = &exp_q[q["question"].as_str().unwrap()];
+        assert_eq!(q["blank_empty"], e["empty"], "{}", q["question"]);
+        assert_eq!(q["blank_non_substantive"], e["non_substantive"], "{}", q["question"]);
+        assert_eq!(q["coded"], e["substantive"], "{}", q["question"]);
+        assert_eq!(q["rejected"], 0);
+        assert_eq!(q["rows"], expected["rows"]);
+    }
+
+    // coded_responses.csv: one row per respondent and question, with the contract's columns.
+    let (h, rows) = read_csv(&out1.join("coded_responses.csv"));
+    for col in ["id", "question", "text", "status", "codes", "outcomes", "sentiment", "sentiment_score", "code_scores"] {
+        assert!(h.contains(&col.to_string()), "missing column {col}");
+    }
+    let ix = |n: &str| h.iter().position(|c| c == n).unwrap();
+    assert_eq!(rows.len(), 200 * questions.len());
+    let mut tally: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut coded_per_q: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        let status = &r[ix("status")];
+        match status.as_str() {
+            "coded" => {
+                *coded_per_q.entry(r[ix("question")].clone()).or_default() += 1;
+                assert!(!r[ix("codes")].is_empty());
+                assert!(!r[ix("sentiment")].is_empty());
+                let s: f32 = r[ix("sentiment_score")].parse().unwrap();
+                assert!((-1.0..=1.0).contains(&s));
+                for code in r[ix("codes")].split(';') {
+                    *tally.entry((r[ix("question")].clone(), code.to_string())).or_default() += 1;
+                }
+            }
+            "blank" => assert!(r[ix("codes")].is_empty() && r[ix("sentiment")].is_empty()),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // Every code count in the tables equals the count of rows carrying it in coded_responses.csv.
+    for q in questions {
+        let key = q["key"].as_str().unwrap();
+        let (_, table) = read_csv(&out1.join(format!("tables/{}_codes.csv", key.to_lowercase())));
+        let mut seen = 0;
+        for row in &table {
+            let code = &row[0];
+            let count: usize = row[2].parse().unwrap();
+            if let Some(n) = tally.get(&(key.to_string(), code.clone())) {
+                assert_eq!(count, *n, "{key} code {code}");
+                seen += 1;
+            } else if !["5", "6", "7", "8", "9"].contains(&code.as_str()) {
+                assert_eq!(count, 0, "{key} code {code}");
+            }
+            let base = coded_per_q[key];
+            let pct = format!("{:.1}%", 100.0 * count as f64 / base as f64);
+            assert_eq!(row[3], pct, "{key} code {code}");
+        }
+        assert!(seen > 0);
+    }
+    let summary = std::fs::read_to_string(out1.join("summary.md")).unwrap();
+    assert!(summary.contains("Base: all who answered Q1"));
+    assert!(summary.contains("percentages can sum to more than 100%"));
+
+    // The campaign's identical answers are coded identically.
+    let camp = expected["campaign"]["question"].as_str().unwrap();
+    let texts: Vec<&Vec<String>> = rows.iter().filter(|r| r[ix("question_text")] == camp && r[ix("status")] == "coded").collect();
+    let mut by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in texts {
+        by_text.entry(r[ix("text")].as_str()).or_default().push(r[ix("codes")].as_str());
+    }
+    let biggest = by_text.values().max_by_key(|v| v.len()).unwrap();
+    assert_eq!(biggest.len(), expected["campaign"]["size"].as_u64().unwrap() as usize);
+    assert!(biggest.iter().all(|c| *c == biggest[0]));
+
+    // A second run gives identical files (run.json differs only in timings).
+    analyse(&out2);
+    for f in ["coded_responses.csv", "summary.md", "tables/accounting.csv", "tables/q1_codes.csv", "tables/q1_sentiment.csv"] {
+        assert_eq!(std::fs::read(out1.join(f)).unwrap(), std::fs::read(out2.join(f)).unwrap(), "{f} differs");
+    }
+    let mut run2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("run.json")).unwrap()).unwrap();
+    let mut run1 = run.clone();
+    run1["timings"] = serde_json::Value::Null;
+    run2["timings"] = serde_json::Value::Null;
+    assert_eq!(run1, run2);
+}
+
+#[test]
+fn ragged_rows_are_rejected_with_their_line_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("ragged.csv");
+    std::fs::write(
+        &input,
+        "id,Any comments?\n1,The potholes on Main Street need fixing urgently\n2,too,many,fields\n3,\n4,N/A\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--text", "Any comments?", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .success();
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["rows_read"], 4);
+    let q = &run["questions"][0];
+    assert_eq!((q["coded"].as_u64(), q["blank"].as_u64(), q["rejected"].as_u64()), (Some(1), Some(2), Some(1)));
+    assert_eq!(run["rejected"][0]["line"], 3);
+    let (h, rows) = read_csv(&out.join("coded_responses.csv"));
+    let st = h.iter().position(|c| c == "status").unwrap();
+    let statuses: Vec<&str> = rows.iter().map(|r| r[st].as_str()).collect();
+    assert_eq!(statuses, vec!["coded", "rejected", "blank", "blank"]);
+    let codes = h.iter().position(|c| c == "codes").unwrap();
+    assert!(rows[0][codes].split(';').any(|c| c == "8.2"), "{:?}", rows[0]);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let missing = Command::cargo_bin("consult").unwrap().args(["analyse", "nope.csv", "--out"]).arg(&out).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.csv: cannot read the file"));
+
+    let input = dir.path().join("q.csv");
+    std::fs::write(&input, "id,Comments on the plan\n1,More buses please for the villages\n").unwrap();
+    let unknown = Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--text", "Comment", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("q.csv: row 1: \"Comment\""), "{err}");
+
+    let usage = Command::cargo_bin("consult").unwrap().args(["analyse"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+
+    let no_model = Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--text", "2", "--model", "/nonexistent", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(no_model.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&no_model.stderr).contains("make setup"));
+}
+
+#[test]
+fn codebook_command_prints_and_checks() {
+    let printed = Command::cargo_bin("consult").unwrap().arg("codebook").output().unwrap();
+    assert!(printed.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, &printed.stdout).unwrap();
+    Command::cargo_bin("consult").unwrap().args(["codebook", "--check"]).arg(&good).assert().success();
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\nfallback = \"other\"\n[[codes]]\nid = \"1\"\nlabel = \"A\"\ndescription = \"\"\n[[codes]]\nid = \"1\"\nlabel = \"B\"\ndescription = \"d\"\nparent = \"9\"\n[[codes]]\nid = \"other\"\nlabel = \"Other\"\ndescription = \"d\"\n",
+    )
+    .unwrap();
+    let o = Command::cargo_bin("consult").unwrap().args(["codebook", "--check"]).arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("code 1: empty description"), "{err}");
+    assert!(err.contains("code 1: duplicate id"), "{err}");
+    assert!(err.contains("code 1: unknown parent \"9\""), "{err}");
+}

@@ -1,0 +1,25 @@
+//! Shared helpers: the real model, loaded once per test binary.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use consult::model::MiniLm;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn shared_data() -> PathBuf {
+    repo().join("../shared/data")
+}
+
+pub fn model() -> std::sync::MutexGuard<'static, MiniLm> {
+    static M: OnceLock<Mutex<MiniLm>> = OnceLock::new();
+    M.get_or_init(|| {
+        let dir = repo().join("models/all-MiniLM-L6-v2");
+        Mutex::new(MiniLm::load(&dir).expect("model files: run `make setup`"))
+    })
+    .lock()
+    .unwrap_or_else(|e| e.into_inner())
+}
