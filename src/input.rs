@@ -93,6 +93,24 @@ impl Table {
         if headers.iter().all(|h| h.is_empty()) {
             bail!(InputError(format!("{}: row 1: the header row is empty", path.display())));
         }
+        // Physical line of a byte offset (the csv crate's line count skips newlines inside
+        // quoted fields, so it is computed here from the bytes).
+        let mut newline_at: Vec<u64> = Vec::new();
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' {
+                newline_at.push(i as u64);
+            }
+        }
+        // A record's position can point at the previous record's line terminator: skip it.
+        let line_of = |pos: Option<&csv::Position>| -> u64 {
+            pos.map_or(0, |p| {
+                let mut start = p.byte() as usize;
+                while start < bytes.len() && (bytes[start] == b'\r' || bytes[start] == b'\n') {
+                    start += 1;
+                }
+                newline_at.partition_point(|&n| n < start as u64) as u64 + 1
+            })
+        };
         let mut rows = Vec::new();
         let mut rejected = Vec::new();
         loop {
@@ -100,12 +118,12 @@ impl Table {
                 None => break,
                 Some(Ok(r)) => r,
                 Some(Err(e)) => {
-                    let line = e.position().map_or(0, |p| p.line());
+                    let line = line_of(e.position());
                     rejected.push(Rejected { line, reason: format!("unreadable record: {e}"), first_field: String::new() });
                     continue;
                 }
             };
-            let line = rec.position().map_or(0, |p| p.line());
+            let line = line_of(rec.position());
             let first_field = rec.get(0).map(|f| String::from_utf8_lossy(f).into_owned()).unwrap_or_default();
             if rec.len() != headers.len() {
                 rejected.push(Rejected {

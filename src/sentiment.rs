@@ -7,7 +7,7 @@
 //! score = sum p_k v_k with v = [1, 0.5, 0, -0.5, -1]; positive = p1+p2, negative = p4+p5,
 //! middle = p3; the label is `mixed` when both positive and negative are at least
 //! [`MIXED_MIN`], otherwise the largest of positive / neutral (middle) / negative.
-//! Training is plain full-batch gradient descent from zeros: same data, same weights.
+//! Training is full-batch Adam from zero weights: same data, same weights.
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -134,18 +134,21 @@ pub struct TrainSettings {
     pub l2: f32,
 }
 
-/// Softmax regression by full-batch gradient descent with momentum, from zero weights.
-/// `y` holds grades 0..5; `w` per-sample weights. Deterministic: no randomness, fixed order.
+/// Softmax regression with L2, by full-batch Adam from zero weights. `y` holds grades 0..5;
+/// `w` per-sample weights. Deterministic: no randomness, fixed summation order.
 pub fn train(x: &[Vec<f32>], y: &[usize], w: &[f32], s: &TrainSettings) -> Head {
     let f = x[0].len();
     let n = x.len();
-    let wsum: f32 = w.iter().sum();
+    let wsum: f64 = w.iter().map(|&v| v as f64).sum();
     let mut weights = vec![vec![0f32; f]; GRADES];
     let mut bias = vec![0f32; GRADES];
-    let mut vel_w = vec![vec![0f32; f]; GRADES];
-    let mut vel_b = vec![0f32; GRADES];
-    let momentum = 0.9f32;
-    for _ in 0..s.epochs {
+    // Adam moments for weights (GRADES x f) and bias.
+    let mut m_w = vec![vec![0f64; f]; GRADES];
+    let mut v_w = vec![vec![0f64; f]; GRADES];
+    let mut m_b = [0f64; GRADES];
+    let mut v_b = [0f64; GRADES];
+    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+    for epoch in 1..=s.epochs {
         let mut gw = vec![vec![0f64; f]; GRADES];
         let mut gb = [0f64; GRADES];
         for i in 0..n {
@@ -162,14 +165,20 @@ pub fn train(x: &[Vec<f32>], y: &[usize], w: &[f32], s: &TrainSettings) -> Head 
                 }
             }
         }
+        let c1 = 1.0 - b1.powi(epoch as i32);
+        let c2 = 1.0 - b2.powi(epoch as i32);
+        let lr = s.learning_rate as f64;
         for k in 0..GRADES {
             for j in 0..f {
-                let g = gw[k][j] as f32 / wsum + s.l2 * weights[k][j];
-                vel_w[k][j] = momentum * vel_w[k][j] - s.learning_rate * g;
-                weights[k][j] += vel_w[k][j];
+                let g = gw[k][j] / wsum + s.l2 as f64 * weights[k][j] as f64;
+                m_w[k][j] = b1 * m_w[k][j] + (1.0 - b1) * g;
+                v_w[k][j] = b2 * v_w[k][j] + (1.0 - b2) * g * g;
+                weights[k][j] -= (lr * (m_w[k][j] / c1) / ((v_w[k][j] / c2).sqrt() + eps)) as f32;
             }
-            vel_b[k] = momentum * vel_b[k] - s.learning_rate * (gb[k] as f32 / wsum);
-            bias[k] += vel_b[k];
+            let g = gb[k] / wsum;
+            m_b[k] = b1 * m_b[k] + (1.0 - b1) * g;
+            v_b[k] = b2 * v_b[k] + (1.0 - b2) * g * g;
+            bias[k] -= (lr * (m_b[k] / c1) / ((v_b[k] / c2).sqrt() + eps)) as f32;
         }
     }
     Head { weights, bias, features: f, meta: serde_json::Value::Null }
@@ -192,7 +201,7 @@ mod tests {
         let x: Vec<Vec<f32>> = (0..50).map(|i| vec![(i % 5) as f32, 1.0 - (i % 5) as f32 / 4.0, 0.5]).collect();
         let y: Vec<usize> = (0..50).map(|i| i % 5).collect();
         let w = vec![1.0; 50];
-        let s = TrainSettings { epochs: 300, learning_rate: 0.5, l2: 0.0 };
+        let s = TrainSettings { epochs: 300, learning_rate: 0.05, l2: 0.0 };
         let a = train(&x, &y, &w, &s);
         let b = train(&x, &y, &w, &s);
         assert_eq!(a.weights, b.weights);

@@ -111,6 +111,40 @@ pub fn read_polis(data: &Path, labels: &Path) -> Result<Vec<Item>> {
     Ok(items)
 }
 
+/// Short product and restaurant review sentences (Kotzias et al., binary), put to the
+/// consultation question: they teach that, to an open "any comments?" question, praise is
+/// positive and complaint negative, next to the consultation statements' neutral suggestions.
+pub const REVIEW_FILES: &[&str] = &["kotzias_reviews_amazon_cells.csv", "kotzias_reviews_yelp.csv"];
+
+pub fn read_reviews(data: &Path) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    for f in REVIEW_FILES {
+        let path = data.join("sentiment/sentimentr").join(f);
+        let t = Table::read(&path)?;
+        let (s, x) = (t.column("sentiment")?, t.column("text")?);
+        for r in &t.rows {
+            let (grade, tone) = match r.fields[s].trim() {
+                "1" | "1.0" => (1, Tone::Positive),
+                "-1" | "-1.0" => (3, Tone::Negative),
+                _ => continue,
+            };
+            let text = crate::normalise::tidy(&r.fields[x]);
+            if text.is_empty() {
+                continue;
+            }
+            items.push(Item {
+                key: format!("{f}#{}", r.line),
+                question: CONSULTATION_QUESTION.to_string(),
+                text,
+                grade,
+                tone: Some(tone),
+                weight: 1.0,
+            });
+        }
+    }
+    Ok(items)
+}
+
 /// Embeds items' texts and questions (each distinct text once) into head features.
 pub fn featurise(items: &[Item], encoder: &dyn Encoder) -> Result<Vec<Vec<f32>>> {
     let mut idx: HashMap<&str, usize> = HashMap::new();
@@ -150,17 +184,18 @@ pub fn accuracy_macro_f1(pred: &[usize], truth: &[usize], classes: usize) -> (f6
 pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     let mut items = read_fft(&args.data).context("reading NHS FFT data")?;
     let n_fft = items.len();
-    if args.polis_labels.is_file() {
-        items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?);
-    }
-    eprintln!("train-sentiment: {} FFT answers, {} consultation-style statements", n_fft, items.len() - n_fft);
+    items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?);
+    let n_polis = items.len() - n_fft;
+    items.extend(read_reviews(&args.data).context("reading review sentences")?);
+    let n_reviews = items.len() - n_fft - n_polis;
+    eprintln!("train-sentiment: {n_fft} FFT answers, {n_polis} consultation-style statements, {n_reviews} review sentences");
     let encoder = load_encoder(args.model.as_deref())?;
     let t0 = std::time::Instant::now();
     let x = featurise(&items, &encoder)?;
     eprintln!("train-sentiment: embedded in {:.1}s", t0.elapsed().as_secs_f64());
     let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == 0).collect();
     let tr: Vec<usize> = (0..items.len()).filter(|&i| !test[i]).collect();
-    let settings = TrainSettings { epochs: args.epochs, learning_rate: 2.0, l2: 1e-4 };
+    let settings = TrainSettings { epochs: args.epochs, learning_rate: 0.01, l2: 2e-4 };
     let t1 = std::time::Instant::now();
     let xs: Vec<Vec<f32>> = tr.iter().map(|&i| x[i].clone()).collect();
     let ys: Vec<usize> = tr.iter().map(|&i| items[i].grade).collect();
@@ -183,10 +218,14 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     }).collect();
     let true3: Vec<usize> = true5.iter().map(|&g| grade_to_3(g)).collect();
     let (acc3, f3) = accuracy_macro_f1(&pred3, &true3, 3);
-    let polis_test: Vec<usize> = (n_fft..items.len()).filter(|&i| test[i]).collect();
+    let polis_test: Vec<usize> = (n_fft..n_fft + n_polis).filter(|&i| test[i]).collect();
     let pred_t: Vec<usize> = polis_test.iter().map(|&i| sentiment::tone_of(&head.probs(&x[i])).index()).collect();
     let true_t: Vec<usize> = polis_test.iter().map(|&i| items[i].tone.unwrap().index()).collect();
     let (acc_t, f_t) = accuracy_macro_f1(&pred_t, &true_t, 4);
+    let review_test: Vec<usize> = (n_fft + n_polis..items.len()).filter(|&i| test[i]).collect();
+    let pred_r: Vec<usize> = review_test.iter().map(|&i| sentiment::tone_of(&head.probs(&x[i])).index()).collect();
+    let true_r: Vec<usize> = review_test.iter().map(|&i| items[i].tone.unwrap().index()).collect();
+    let (acc_r, _) = accuracy_macro_f1(&pred_r, &true_r, 4);
     let metrics = json!({
         "held_out": "fold 0 of 5 (FNV-1a hash of the item id), never trained on",
         "fft_test_n": fft_test.len(),
@@ -194,13 +233,16 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
         "fft_3class_accuracy": acc3, "fft_3class_macro_f1": f3,
         "consultation_tone_test_n": polis_test.len(),
         "consultation_tone_accuracy": acc_t, "consultation_tone_macro_f1": f_t,
+        "review_sentences_test_n": review_test.len(), "review_sentences_accuracy": acc_r,
     });
     head.meta = json!({
         "command": format!("consult train-sentiment --epochs {}", args.epochs),
         "model": encoder.info().name,
         "features": "[answer, question, answer*question] sentence embeddings",
         "classes": "FFT grades 1 very positive .. 5 very negative",
-        "training": {"fft_items": tr.iter().filter(|&&i| i < n_fft).count(), "consultation_items": tr.iter().filter(|&&i| i >= n_fft).count(),
+        "training": {"fft_items": tr.iter().filter(|&&i| i < n_fft).count(),
+                     "consultation_items": tr.iter().filter(|&&i| i >= n_fft && i < n_fft + n_polis).count(),
+                     "review_items": tr.iter().filter(|&&i| i >= n_fft + n_polis).count(),
                      "epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
                      "consultation_weight": CONSULTATION_WEIGHT},
         "metrics": metrics,

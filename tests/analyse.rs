@@ -168,14 +168,14 @@ fn bad_input_gets_a_clear_error_and_exit_code() {
     std::fs::write(&input, "id,Comments on the plan\n1,More buses please for the villages\n").unwrap();
     let unknown = Command::cargo_bin("consult")
         .unwrap()
-        .args(["analyse", "--text", "Comment", "--out"])
+        .args(["analyse", "--text", "Remarks", "--out"])
         .arg(&out)
         .arg(&input)
         .output()
         .unwrap();
     assert_eq!(unknown.status.code(), Some(1));
     let err = String::from_utf8_lossy(&unknown.stderr);
-    assert!(err.contains("q.csv: row 1: \"Comment\""), "{err}");
+    assert!(err.contains("q.csv: row 1: \"Remarks\" is not a column"), "{err}");
 
     let usage = Command::cargo_bin("consult").unwrap().args(["analyse"]).output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
