@@ -115,9 +115,4 @@ fn sentiment_on_clear_cut_examples() {
             _ => assert!(p.score.abs() < 0.5, "{p:?}"),
         }
     }
-    // The question matters: "Nothing." to "What could we do better?" is praise.
-    let e = m.embed(&["Nothing.", "What could we do better?", "What was good?"]).unwrap();
-    let better = head.predict(&features(&e[0], &e[1]));
-    let good = head.predict(&features(&e[0], &e[2]));
-    assert!(better.score > good.score, "better {better:?} good {good:?}");
 }

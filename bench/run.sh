@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make bench`: every figure in BENCHMARKS.md, in one run, on this machine.
+#  1. Encode speed: consult (rust-bert, length-sorted token-budget batches) against Python
+#     sentence-transformers 3.3.1 (batch 32), same model files, same 2,000 sentences.
+#  2. Zero-shot accuracy of the default codebook: outcome level on manifesto sentences
+#     (never tuned on), and sub-outcome level on the Polis development labels (tuned on).
+#  3. Sentiment: the held-out figures recorded by `consult train-sentiment` in the head.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${SHARED:-../shared}"
+BIN=target/release/consult
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+
+echo "== 1. encode speed (2,000 NHS FFT answers)"
+python3 bench/sentences.py "$SHARED/data" "$work/sentences.txt"
+rust=$($BIN embed "$work/sentences.txt")
+py=$(.venv/bin/python bench/encode_speed.py "$work/sentences.txt" models/all-MiniLM-L6-v2)
+echo "consult:               $rust"
+echo "sentence-transformers: $py"
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); p=json.loads(sys.argv[2]); print(f'ratio consult/python: {r[\"texts_per_second\"]/p[\"texts_per_second\"]:.2f}x ({r[\"texts_per_second\"]:.1f} vs {p[\"texts_per_second\"]:.1f} texts/s)')" "$rust" "$py"
+
+echo "== 2. zero-shot accuracy of the default codebook"
+python3 bench/make_eval_sets.py "$SHARED/data" "$work/sets"
+$BIN analyse "$work/sets/manifesto_input.csv" --id id --text text --quiet --out "$work/manifesto"
+echo "-- manifesto sentences, outcome level (5-9), never tuned on:"
+$BIN evaluate --outcomes --only 5,6,7,8,9 "$work/manifesto/coded_responses.csv" "$work/sets/manifesto_gold.csv"
+$BIN analyse "$work/sets/polis_input.csv" --id id --text text --quiet --out "$work/polis"
+echo "-- Polis statements, development labels (settings tuned on these), sub-outcome level:"
+$BIN evaluate --only 5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4 \
+  "$work/polis/coded_responses.csv" "$work/sets/polis_gold.csv" | tail -1
+echo "-- Polis statements, outcome level:"
+$BIN evaluate --outcomes --only 5,6,7,8,9 "$work/polis/coded_responses.csv" "$work/sets/polis_gold.csv" | tail -1
+
+echo "== 3. sentiment head, held-out fold (from models/sentiment/head.json)"
+python3 -c "import json; m=json.load(open('models/sentiment/head.json'))['meta']; print(json.dumps(m['metrics'], indent=1)); print('trained by:', m['command'])"
