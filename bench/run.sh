@@ -15,11 +15,21 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -
 
 echo "== 1. encode speed (2,000 NHS FFT answers)"
 python3 bench/sentences.py "$SHARED/data" "$work/sentences.txt"
-rust=$($BIN embed "$work/sentences.txt")
-py=$(.venv/bin/python bench/encode_speed.py "$work/sentences.txt" models/all-MiniLM-L6-v2)
-echo "consult:               $rust"
-echo "sentence-transformers: $py"
-python3 -c "import json,sys; r=json.loads(sys.argv[1]); p=json.loads(sys.argv[2]); print(f'ratio consult/python: {r[\"texts_per_second\"]/p[\"texts_per_second\"]:.2f}x ({r[\"texts_per_second\"]:.1f} vs {p[\"texts_per_second\"]:.1f} texts/s)')" "$rust" "$py"
+# Three alternating rounds; the median of each side is compared (this machine is noisy).
+for round in 1 2 3; do
+  rust=$($BIN embed "$work/sentences.txt")
+  py=$(.venv/bin/python bench/encode_speed.py "$work/sentences.txt" models/all-MiniLM-L6-v2)
+  echo "round $round consult:               $rust"
+  echo "round $round sentence-transformers: $py"
+  echo "$rust" >> "$work/rust.jsonl"
+  echo "$py" >> "$work/py.jsonl"
+done
+python3 - "$work/rust.jsonl" "$work/py.jsonl" <<'PY'
+import json, statistics, sys
+r = statistics.median(json.loads(l)["texts_per_second"] for l in open(sys.argv[1]))
+p = statistics.median(json.loads(l)["texts_per_second"] for l in open(sys.argv[2]))
+print(f"median texts/s: consult {r:.1f}, python {p:.1f}; ratio consult/python {r / p:.2f}x")
+PY
 
 echo "== 2. zero-shot accuracy of the default codebook"
 python3 bench/make_eval_sets.py "$SHARED/data" "$work/sets"

@@ -21,6 +21,10 @@ pub struct Settings {
     pub margin: f32,
     pub max_codes: usize,
     pub sentence_level: bool,
+    /// Score the fallback code's examples too: an answer whose whole text is closest to
+    /// them gets the fallback code alone.
+    #[serde(default)]
+    pub fallback_competes: bool,
     #[serde(default)]
     pub thresholds: BTreeMap<String, f32>,
 }
@@ -51,6 +55,7 @@ pub struct Assigned {
 
 pub struct Classifier {
     protos: Vec<Prototype>,
+    fallback_proto: Option<Prototype>,
     settings: Settings,
     fallback: String,
 }
@@ -58,7 +63,12 @@ pub struct Classifier {
 impl Classifier {
     /// Embeds every assignable code's description, label and examples once.
     pub fn build(codebook: &Codebook, encoder: &dyn Encoder, settings: Settings) -> Result<Classifier> {
-        let codes: Vec<_> = codebook.assignable().into_iter().filter(|c| c.id != codebook.fallback).collect();
+        let mut codes: Vec<_> = codebook.assignable().into_iter().filter(|c| c.id != codebook.fallback).collect();
+        let competes = settings.fallback_competes
+            && codebook.get(&codebook.fallback).is_some_and(|c| !c.examples.is_empty());
+        if competes {
+            codes.push(codebook.get(&codebook.fallback).unwrap());
+        }
         let mut texts: Vec<String> = Vec::new();
         let mut spans = Vec::new();
         for c in &codes {
@@ -70,7 +80,7 @@ impl Classifier {
         }
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let embs = encoder.embed(&refs).context("embedding the codebook")?;
-        let protos = codes
+        let mut protos: Vec<Prototype> = codes
             .iter()
             .zip(spans)
             .map(|(c, (s, e))| {
@@ -86,7 +96,8 @@ impl Classifier {
                 }
             })
             .collect();
-        Ok(Classifier { protos, settings, fallback: codebook.fallback.clone() })
+        let fallback_proto = if competes { protos.pop() } else { None };
+        Ok(Classifier { protos, fallback_proto, settings, fallback: codebook.fallback.clone() })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -99,23 +110,26 @@ impl Classifier {
 
     /// Score of every code (in [`Classifier::code_ids`] order) for one embedding.
     pub fn scores(&self, e: &Embedding) -> Vec<f32> {
+        self.protos.iter().map(|p| self.score(p, e)).collect()
+    }
+
+    fn score(&self, p: &Prototype, e: &Embedding) -> f32 {
         let w = self.settings.centroid_weight;
-        self.protos
-            .iter()
-            .map(|p| {
-                let mut sims: Vec<f32> = p.examples.iter().map(|x| dot(e, x)).collect();
-                sims.sort_by(|a, b| b.total_cmp(a));
-                let k = self.settings.top_k.clamp(1, sims.len());
-                let knn = sims[..k].iter().sum::<f32>() / k as f32;
-                w * dot(e, &p.centroid) + (1.0 - w) * knn
-            })
-            .collect()
+        let mut sims: Vec<f32> = p.examples.iter().map(|x| dot(e, x)).collect();
+        sims.sort_by(|a, b| b.total_cmp(a));
+        let k = self.settings.top_k.clamp(1, sims.len());
+        let knn = sims[..k].iter().sum::<f32>() / k as f32;
+        w * dot(e, &p.centroid) + (1.0 - w) * knn
     }
 
     /// Codes for an answer, from its whole-text embedding and its sentences' embeddings.
     /// Returns the codes (best first) and each code's best score over all pieces.
     pub fn assign(&self, pieces: &[&Embedding]) -> (Vec<Assigned>, Vec<f32>) {
         let n = self.protos.len();
+        let fallback_score = match (&self.fallback_proto, pieces.first()) {
+            (Some(p), Some(e)) => Some(self.score(p, e)),
+            _ => None,
+        };
         let mut best = vec![f32::MIN; n];
         let mut chosen = vec![false; n];
         for e in pieces {
@@ -134,6 +148,12 @@ impl Classifier {
             .collect();
         codes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
         codes.truncate(self.settings.max_codes);
+        if let (Some(fs), Some(e)) = (fallback_score, pieces.first()) {
+            let whole_best = self.scores(e).into_iter().fold(f32::MIN, f32::max);
+            if fs > whole_best {
+                return (vec![Assigned { code: self.fallback.clone(), score: fs }], best);
+            }
+        }
         if codes.is_empty() {
             codes.push(Assigned { code: self.fallback.clone(), score: 0.0 });
         }

@@ -117,4 +117,10 @@ pub struct EmbedArgs {
     /// Fixed batch size in input order (no length sorting) instead of token-budget batches.
     #[arg(long)]
     pub unsorted_batch: Option<usize>,
+    /// Most padded tokens in one batch.
+    #[arg(long, default_value_t = 1024)]
+    pub token_budget: usize,
+    /// Most texts in one batch.
+    #[arg(long, default_value_t = 64)]
+    pub max_batch: usize,
 }

@@ -207,7 +207,9 @@ pub fn embed(args: &EmbedArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.input).with_context(|| format!("{}: cannot read", args.input.display()))?;
     let lines: Vec<&str> = text.lines().collect();
     let t0 = Instant::now();
-    let encoder = load_encoder(args.model.as_deref())?;
+    let mut encoder = load_encoder(args.model.as_deref())?;
+    encoder.token_budget = args.token_budget;
+    encoder.max_batch = args.max_batch;
     let load = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let vecs = match args.unsorted_batch {

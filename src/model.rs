@@ -119,7 +119,7 @@ impl MiniLm {
             dim,
             max_tokens: 256,
         };
-        Ok(MiniLm { model, info, token_budget: 4096, max_batch: 64 })
+        Ok(MiniLm { model, info, token_budget: 1024, max_batch: 64 })
     }
 
     /// Embeds `texts` as one batch in the order given (no sorting): the reference path.

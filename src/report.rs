@@ -79,10 +79,16 @@ fn md_cell(s: &str) -> String {
 pub fn table_md(t: &TableData) -> String {
     let mut s = format!("**{}**\n\n", t.title);
     s += &format!("| {} |\n", t.header.iter().map(|h| md_cell(h)).collect::<Vec<_>>().join(" | "));
-    s += &format!(
-        "|{}\n",
-        t.header.iter().enumerate().map(|(i, _)| if i >= 2 || t.header.len() <= 2 { "---:|" } else { "---|" }).collect::<String>()
-    );
+    // Right-align the columns whose every cell is a number, a percentage or a count.
+    let numeric = |i: usize| {
+        !t.rows.is_empty()
+            && t.rows.iter().all(|r| r.get(i).is_some_and(|c| c.starts_with(|ch: char| ch.is_ascii_digit()) || c == "-"))
+    };
+    s += "|";
+    for i in 0..t.header.len() {
+        s += if numeric(i) { "---:|" } else { "---|" };
+    }
+    s += "\n";
     for r in &t.rows {
         s += &format!("| {} |\n", r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "));
     }
