@@ -40,7 +40,7 @@ pub struct TableData {
     pub notes: Vec<String>,
 }
 
-pub fn count(questions: &[Question], responses: &[CodedResponse], codebook: &Codebook) -> Vec<QuestionCounts> {
+pub fn count(questions: &[Question], responses: &[CodedResponse]) -> Vec<QuestionCounts> {
     questions
         .iter()
         .enumerate()
@@ -93,7 +93,6 @@ pub fn count(questions: &[Question], responses: &[CodedResponse], codebook: &Cod
                     }
                 }
             }
-            let _ = codebook;
             c
         })
         .collect()

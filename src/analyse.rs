@@ -79,7 +79,8 @@ pub fn code_responses(
     encoder: &dyn Encoder,
 ) -> Result<(Vec<CodedResponse>, Timings)> {
     // Normalise: decide blank or substantive; gather the distinct texts to embed.
-    let mut pieces_of: Vec<Option<Vec<usize>>> = Vec::new(); // per (row, question): text indices, whole first
+    // Per (row, question): the indices of its texts (whole answer first), or why it is blank.
+    let mut pieces_of: Vec<Result<Vec<usize>, Blank>> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut intern = |t: String, texts: &mut Vec<String>| -> usize {
@@ -92,8 +93,8 @@ pub fn code_responses(
     for row in &table.rows {
         for q in questions {
             let raw = &row.fields[q.column];
-            if normalise::blank(raw).is_some() {
-                pieces_of.push(None);
+            if let Some(why) = normalise::blank(raw) {
+                pieces_of.push(Err(why));
                 continue;
             }
             let tidy = normalise::tidy(raw);
@@ -104,7 +105,7 @@ pub fn code_responses(
                     ids.extend(sents.into_iter().map(|s| intern(s, &mut texts)));
                 }
             }
-            pieces_of.push(Some(ids));
+            pieces_of.push(Ok(ids));
         }
     }
 
@@ -116,6 +117,7 @@ pub fn code_responses(
 
     // Classify and score sentiment.
     let mut out = Vec::with_capacity(pieces_of.len() + table.rejected.len() * questions.len());
+    let order = codebook.order();
     let mut k = 0;
     for row in &table.rows {
         let id = match id_col {
@@ -140,10 +142,8 @@ pub fn code_responses(
                 attributes: attributes.clone(),
             };
             match &pieces_of[k] {
-                None => {
-                    r.reason = normalise::blank(raw).unwrap_or(Blank::Empty).as_str().to_string();
-                }
-                Some(ids) => {
+                Err(why) => r.reason = why.as_str().to_string(),
+                Ok(ids) => {
                     let pieces: Vec<&Embedding> = ids.iter().map(|&i| &embs[i]).collect();
                     let (codes, best) = classifier.assign(&pieces);
                     let mut outcomes: Vec<String> = Vec::new();
@@ -153,7 +153,6 @@ pub fn code_responses(
                             outcomes.push(o);
                         }
                     }
-                    let order = codebook.order();
                     outcomes.sort_by_key(|o| order.get(o).copied().unwrap_or(usize::MAX));
                     let mut nearest: Vec<Assigned> = classifier
                         .code_ids()

@@ -132,9 +132,13 @@ impl Classifier {
         };
         let mut best = vec![f32::MIN; n];
         let mut chosen = vec![false; n];
-        for e in pieces {
+        let mut whole_top = f32::MIN;
+        for (j, e) in pieces.iter().enumerate() {
             let s = self.scores(e);
             let top = s.iter().copied().fold(f32::MIN, f32::max);
+            if j == 0 {
+                whole_top = top;
+            }
             for i in 0..n {
                 best[i] = best[i].max(s[i]);
                 if s[i] >= self.protos[i].threshold && s[i] >= top - self.settings.margin {
@@ -148,11 +152,8 @@ impl Classifier {
             .collect();
         codes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
         codes.truncate(self.settings.max_codes);
-        if let (Some(fs), Some(e)) = (fallback_score, pieces.first()) {
-            let whole_best = self.scores(e).into_iter().fold(f32::MIN, f32::max);
-            if fs > whole_best {
-                return (vec![Assigned { code: self.fallback.clone(), score: fs }], best);
-            }
+        if let Some(fs) = fallback_score.filter(|&fs| fs > whole_top) {
+            return (vec![Assigned { code: self.fallback.clone(), score: fs }], best);
         }
         if codes.is_empty() {
             codes.push(Assigned { code: self.fallback.clone(), score: 0.0 });

@@ -1,6 +1,5 @@
 //! One function per subcommand: resolves flags into working parts and runs the pipeline.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -94,7 +93,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
 
     let (responses, timings) =
         analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &classifier, &head, &encoder)?;
-    let counts = aggregate::count(&questions, &responses, &codebook);
+    let counts = aggregate::count(&questions, &responses);
 
     // Render.
     let by_headers: Vec<String> = by_cols.iter().map(|&c| table.headers[c].clone()).collect();
@@ -235,13 +234,4 @@ pub fn embed(args: &EmbedArgs) -> Result<()> {
     let stats = json!({"texts": lines.len(), "load_seconds": load, "embed_seconds": secs, "texts_per_second": lines.len() as f64 / secs});
     println!("{stats}");
     Ok(())
-}
-
-/// Counts per key, for printing.
-pub fn tally<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, usize> {
-    let mut m = BTreeMap::new();
-    for i in items {
-        *m.entry(i).or_default() += 1;
-    }
-    m
 }

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
@@ -130,8 +130,4 @@ pub fn summary_md(s: &SummaryInput) -> String {
         out += &table_md(tones);
     }
     out
-}
-
-pub fn out_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
 }
