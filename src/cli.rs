@@ -36,8 +36,11 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyseArgs {
-    /// Survey export (CSV, UTF-8 with or without BOM).
+    /// Survey export: CSV/TSV (UTF-8, UTF-16 or Windows-1252), XLSX, XLS or ODS.
     pub input: PathBuf,
+    /// Workbook sheet to read (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

@@ -54,7 +54,8 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         Some(p) => Settings::load(p)?,
         None => Settings::default_settings(),
     };
-    let table = Table::read(&args.input)?;
+    let table = Table::read_sheet(&args.input, args.sheet.as_deref())?;
+    say(format!("Read {} as {}: {} rows", args.input.display(), table.format, table.rows_read()));
     let id_col = match &args.id {
         Some(n) => Some(table.column(n)?),
         None => table.detect_id_column(),
@@ -130,6 +131,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let run = json!({
         "consult_version": env!("CARGO_PKG_VERSION"),
         "input": args.input.display().to_string(),
+        "input_format": table.format,
         "rows_read": table.rows_read(),
         "rows_rejected": table.rejected.len(),
         "rejected": table.rejected.iter().map(|r| json!({"line": r.line, "reason": r.reason})).collect::<Vec<_>>(),

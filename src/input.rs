@@ -1,9 +1,12 @@
-//! Reading a survey export: the one place that builds CSV readers.
+//! Reading a survey export: the one place that builds CSV readers and opens workbooks.
 //!
-//! The file is read as bytes (a UTF-8 BOM is dropped), the delimiter is detected from the
-//! header line, and every record is kept with the line it starts on. A record that cannot be
-//! used (wrong number of fields, a field that is not UTF-8) is kept aside as rejected, with
-//! its line and the reason, so every row read ends up coded, blank or rejected.
+//! CSV/TSV: the file is read as bytes and decoded (UTF-8 with or without BOM; UTF-16 with a
+//! BOM, as Excel's "Unicode text"; Windows-1252 when the bytes hold no UTF-8 at all), the
+//! delimiter is detected from the header line, and every record is kept with the line it
+//! starts on. A record that cannot be used (wrong number of fields, a field that is not
+//! UTF-8) is kept aside as rejected, with its line and the reason, so every row read ends up
+//! coded, blank or rejected. XLSX, XLSM, XLS and ODS are read through calamine (first sheet,
+//! or a named one); row numbers are the sheet's.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +20,8 @@ pub struct Table {
     pub rows: Vec<Row>,
     pub rejected: Vec<Rejected>,
     pub delimiter: u8,
+    /// How the file was read, e.g. `csv utf-8`, `csv windows-1252`, `xlsx sheet "Responses"`.
+    pub format: String,
 }
 
 #[derive(Debug, Clone)]
@@ -45,24 +50,84 @@ impl Table {
     }
 
     pub fn read(path: &Path) -> Result<Table> {
+        Self::read_sheet(path, None)
+    }
+
+    /// Reads a CSV/TSV export, or a workbook's named sheet (first sheet when `sheet` is None).
+    pub fn read_sheet(path: &Path, sheet: Option<&str>) -> Result<Table> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        if matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods") {
+            if !path.is_file() {
+                bail!(InputError(format!("{}: cannot read the file: no such file", path.display())));
+            }
+            return Self::from_workbook(path, sheet);
+        }
         let bytes = std::fs::read(path).map_err(|e| {
             InputError(format!("{}: cannot read the file: {e}", path.display()))
         })?;
         Self::from_bytes(path, &bytes)
     }
 
+    fn from_workbook(path: &Path, sheet: Option<&str>) -> Result<Table> {
+        use calamine::{open_workbook_auto, Data, Reader};
+        let mut wb = open_workbook_auto(path).map_err(|e| {
+            InputError(format!(
+                "{}: cannot open the workbook ({e}); if it is password-protected or damaged, open it in Excel and save an unprotected copy",
+                path.display()
+            ))
+        })?;
+        let names = wb.sheet_names();
+        let name = match sheet {
+            Some(s) => names.iter().find(|n| n.as_str() == s).cloned().ok_or_else(|| {
+                InputError(format!("{}: no sheet {s:?}; sheets: {}", path.display(), names.join(", ")))
+            })?,
+            None => names
+                .first()
+                .cloned()
+                .ok_or_else(|| InputError(format!("{}: the workbook has no sheets", path.display())))?,
+        };
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|e| InputError(format!("{}: sheet {name:?}: cannot read ({e})", path.display())))?;
+        let cell = |d: &Data| -> String {
+            match d {
+                Data::DateTime(dt) => dt
+                    .as_datetime()
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| d.to_string()),
+                _ => d.to_string(),
+            }
+        };
+        // Sheet row numbers: the range may start below row 1.
+        let first_row = range.start().map_or(0, |(r, _)| r as u64);
+        let mut rows_iter = range.rows().enumerate();
+        let headers: Vec<String> = match rows_iter.next() {
+            Some((_, r)) => r.iter().map(|c| cell(c).trim().to_string()).collect(),
+            None => bail!(InputError(format!("{}: sheet {name:?} is empty", path.display()))),
+        };
+        if headers.iter().all(|h| h.is_empty()) {
+            bail!(InputError(format!("{}: sheet {name:?}, row {}: the header row is empty", path.display(), first_row + 1)));
+        }
+        let rows = rows_iter
+            .map(|(i, r)| Row { line: first_row + i as u64 + 1, fields: r.iter().map(cell).collect() })
+            .filter(|r| r.fields.iter().any(|f| !f.trim().is_empty()))
+            .collect();
+        Ok(Table {
+            path: path.to_path_buf(),
+            headers,
+            rows,
+            rejected: vec![],
+            delimiter: b',',
+            format: format!("{} sheet {name:?}", path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()),
+        })
+    }
+
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Table> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let (decoded, encoding) = decode(bytes);
+        let bytes: &[u8] = decoded.as_ref();
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(InputError(format!(
                 "{}: the file is empty; export the survey responses again (CSV with a header row)",
-                path.display()
-            ))
-            .into());
-        }
-        if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
-            return Err(InputError(format!(
-                "{}: the file is UTF-16 (\"Unicode text\"); save it from Excel as \"CSV UTF-8\"",
                 path.display()
             ))
             .into());
@@ -154,7 +219,8 @@ impl Table {
             }
             rows.push(Row { line, fields });
         }
-        Ok(Table { path: path.to_path_buf(), headers, rows, rejected, delimiter })
+        let format = format!("{} {encoding}", if delimiter == b'\t' { "tsv" } else { "csv" });
+        Ok(Table { path: path.to_path_buf(), headers, rows, rejected, delimiter, format })
     }
 
     /// Resolves a column named by exact header, case-insensitive header, unique prefix, or
@@ -238,6 +304,32 @@ impl Table {
     }
 }
 
+/// Turns the file's bytes into UTF-8 bytes: a UTF-8 BOM is dropped; UTF-16 with a BOM is
+/// decoded; bytes that are not UTF-8 and hold no valid multi-byte UTF-8 sequence at all are
+/// read as Windows-1252 (Excel's "CSV" on Windows). Otherwise the bytes are kept as they are,
+/// and a record with invalid UTF-8 is rejected on its own.
+pub fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, [u8]>, &'static str) {
+    use std::borrow::Cow;
+    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        if enc == encoding_rs::UTF_8 {
+            return (Cow::Borrowed(&bytes[bom_len..]), "utf-8");
+        }
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        let name = if enc == encoding_rs::UTF_16LE { "utf-16le" } else { "utf-16be" };
+        return (Cow::Owned(text.into_owned().into_bytes()), name);
+    }
+    if std::str::from_utf8(bytes).is_ok() {
+        return (Cow::Borrowed(bytes), "utf-8");
+    }
+    let lossy = String::from_utf8_lossy(bytes);
+    let has_utf8_multibyte = lossy.chars().any(|c| !c.is_ascii() && c != char::REPLACEMENT_CHARACTER);
+    if has_utf8_multibyte {
+        return (Cow::Borrowed(bytes), "utf-8 (with invalid bytes)");
+    }
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+    (Cow::Owned(text.into_owned().into_bytes()), "windows-1252")
+}
+
 /// The most frequent of `,` `;` tab `|` on the header line, outside quotes (`,` on a tie).
 fn detect_delimiter(bytes: &[u8]) -> u8 {
     let mut counts = [0usize; 4];
@@ -278,6 +370,29 @@ mod tests {
         assert_eq!(t.rejected[0].line, 4);
         assert_eq!(t.rejected[0].reason, "has 3 fields where the header has 2");
         assert_eq!(t.rows_read(), 3);
+    }
+
+    #[test]
+    fn utf16_and_windows_1252_exports_are_decoded() {
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "id\tcomment\r\n1\tCaf\u{e9} £5 😡\r\n".encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        let t = Table::from_bytes(Path::new("u.txt"), &utf16).unwrap();
+        assert_eq!(t.format, "tsv utf-16le");
+        assert_eq!(t.rows[0].fields[1], "Caf\u{e9} £5 😡");
+
+        let cp1252 = b"id,comment\r\n1,It\x92s \xA35 a caf\xE9\r\n";
+        let t = Table::from_bytes(Path::new("w.csv"), cp1252).unwrap();
+        assert_eq!(t.format, "csv windows-1252");
+        assert_eq!(t.rows[0].fields[1], "It\u{2019}s £5 a caf\u{e9}");
+
+        // Mostly UTF-8 with one bad record: that record alone is rejected.
+        let mixed = b"id,comment\n1,caf\xC3\xA9\n2,bad \xFF byte\n";
+        let t = Table::from_bytes(Path::new("m.csv"), mixed).unwrap();
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rejected[0].line, 3);
+        assert!(t.rejected[0].reason.contains("not valid UTF-8"), "{}", t.rejected[0].reason);
     }
 
     #[test]

@@ -213,3 +213,63 @@ fn codebook_command_prints_and_checks() {
     assert!(err.contains("code 1: duplicate id"), "{err}");
     assert!(err.contains("code 1: unknown parent \"9\""), "{err}");
 }
+
+#[test]
+fn xlsx_export_is_read_from_the_named_sheet() {
+    use rust_xlsxwriter::Workbook;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.xlsx");
+    let mut wb = Workbook::new();
+    let cover = wb.add_worksheet();
+    cover.set_name("About").unwrap();
+    cover.write_string(0, 0, "Exported from the consultation hub").unwrap();
+    let ws = wb.add_worksheet();
+    ws.set_name("Responses").unwrap();
+    let rows = [
+        ["Response ID", "Respondent type", "Any other comments?"],
+        ["R1", "A resident", "The potholes on the A6 are dangerous and need fixing"],
+        ["R2", "A resident", "N/A"],
+        ["R3", "An organisation", ""],
+        ["R4", "A resident", "More school places are needed in Lutterworth"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                ws.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+    }
+    ws.write_number(5, 0, 5.0).unwrap(); // a numeric id, as Excel stores them
+    ws.write_string(5, 2, "Protect the country park and its wildlife").unwrap();
+    wb.save(&path).unwrap();
+
+    let out = dir.path().join("out");
+    Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--sheet", "Responses", "--text", "Any other", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&path)
+        .assert()
+        .success();
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["input_format"], "xlsx sheet \"Responses\"");
+    assert_eq!(run["rows_read"], 5);
+    let q = &run["questions"][0];
+    assert_eq!((q["coded"].as_u64(), q["blank"].as_u64(), q["rejected"].as_u64()), (Some(3), Some(2), Some(0)));
+    let (h, rows) = read_csv(&out.join("coded_responses.csv"));
+    let (id, codes) = (h.iter().position(|c| c == "id").unwrap(), h.iter().position(|c| c == "codes").unwrap());
+    let ids: Vec<&str> = rows.iter().map(|r| r[id].as_str()).collect();
+    assert_eq!(ids, vec!["R1", "R2", "R3", "R4", "5"]);
+    assert!(rows[0][codes].split(';').any(|c| c == "8.2"), "{:?}", rows[0]);
+    assert!(rows[3][codes].split(';').any(|c| c == "7.2"), "{:?}", rows[3]);
+
+    let missing = Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--sheet", "Nope", "--out"])
+        .arg(&out)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no sheet \"Nope\"; sheets: About, Responses"));
+}
