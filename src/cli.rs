@@ -20,6 +20,14 @@ pub struct Cli {
 pub enum Command {
     /// Code every free-text answer in a survey export and write tables to --out.
     Analyse(AnalyseArgs),
+    /// List every column of an export with its detected role, and tabulate closed questions.
+    Inspect {
+        /// Survey export: CSV/TSV, XLSX, XLS or ODS.
+        input: PathBuf,
+        /// Workbook sheet to read (default: the first).
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+    },
     /// Print the default codebook, or check a codebook file with --check.
     Codebook {
         /// Validate this codebook file (duplicate ids, unknown parents, empty descriptions).

@@ -1,5 +1,6 @@
 //! One function per subcommand: resolves flags into working parts and runs the pipeline.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use crate::analyse::{self, Question};
 use crate::classify::{Classifier, Settings};
 use crate::cli::{AnalyseArgs, EmbedArgs};
 use crate::codebook::Codebook;
-use crate::input::{InputError, Table};
+use crate::input::{InputError, Role, Table};
 use crate::model::{locate_model_dir, Encoder, MiniLm, SetupMissing, MODEL_DIR_ENV};
 use crate::report;
 use crate::sentiment::Head;
@@ -62,9 +63,10 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
     let by_cols: Vec<usize> = args.by.iter().map(|n| table.column(n)).collect::<Result<_>>()?;
     let text_cols: Vec<usize> = if args.text.is_empty() {
-        let mut exclude: Vec<usize> = id_col.into_iter().collect();
-        exclude.extend(&by_cols);
-        let found = table.detect_text_columns(&exclude);
+        let roles = table.roles();
+        let found: Vec<usize> = (0..table.headers.len())
+            .filter(|c| roles[*c] == Role::OpenText && Some(*c) != id_col && !by_cols.contains(c))
+            .collect();
         if found.is_empty() {
             bail!(InputError(format!(
                 "{}: no free-text column found; name the open questions with --text COLUMN",
@@ -180,6 +182,50 @@ fn prepare_out_dir(out: &Path, input: &Path) -> Result<()> {
     for name in ["coded_responses.csv", "summary.md", "run.json"] {
         if input_abs.is_some() && out.join(name).canonicalize().ok() == input_abs {
             bail!(InputError(format!("{}: --out would overwrite the input", input.display())));
+        }
+    }
+    Ok(())
+}
+
+/// `consult inspect`: every column with its role, closed questions tabulated, row counts.
+pub fn inspect(input: &Path, sheet: Option<&str>) -> Result<()> {
+    let table = Table::read_sheet(input, sheet)?;
+    let roles = table.roles();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}: {}; {} rows read ({} usable, {} rejected), {} columns",
+        input.display(),
+        table.format,
+        table.rows_read(),
+        table.rows.len(),
+        table.rejected.len(),
+        table.headers.len()
+    )?;
+    for r in &table.rejected {
+        writeln!(out, "  rejected line {}: {}", r.line, r.reason)?;
+    }
+    writeln!(out)?;
+    for (c, h) in table.headers.iter().enumerate() {
+        let filled = table.values(c).filter(|v| !v.trim().is_empty()).count();
+        writeln!(out, "{:>3}  {:<20}  {:>5} answered  {}", c + 1, roles[c].as_str(), filled, h)?;
+        if !matches!(roles[c], Role::ClosedQuestion | Role::Attribute) {
+            continue;
+        }
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for v in table.values(c) {
+            *counts.entry(v.trim()).or_default() += 1;
+        }
+        let mut list: Vec<(&str, usize)> = counts.into_iter().collect();
+        // Most chosen first; "not answered" last.
+        list.sort_by(|a, b| a.0.is_empty().cmp(&b.0.is_empty()).then(b.1.cmp(&a.1)).then(a.0.cmp(b.0)));
+        for (v, n) in list {
+            if v.is_empty() {
+                writeln!(out, "{:>33} {:>5}  (not answered)", "", n)?;
+            } else {
+                let pct = 100.0 * n as f64 / filled.max(1) as f64;
+                writeln!(out, "{:>33} {:>5}  {v} ({pct:.1}% of {filled})", "", n)?;
+            }
         }
     }
     Ok(())

@@ -304,6 +304,84 @@ impl Table {
     }
 }
 
+/// What a column holds, as `consult inspect` and `analyse` judge it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Id,
+    OpenText,
+    ClosedQuestion,
+    Attribute,
+    PersonalData,
+    Other,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Id => "id",
+            Role::OpenText => "open text",
+            Role::ClosedQuestion => "closed question",
+            Role::Attribute => "respondent attribute",
+            Role::PersonalData => "personal data",
+            Role::Other => "other",
+        }
+    }
+}
+
+const PERSONAL_HEADERS: &[&str] = &[
+    "name", "first name", "last name", "surname", "full name", "email", "e-mail", "email address",
+    "phone", "telephone", "phone number", "mobile", "address", "postcode", "post code",
+];
+
+fn looks_personal(header: &str, values: &[&str]) -> bool {
+    let h = crate::normalise::fold(header);
+    if PERSONAL_HEADERS.iter().any(|p| h == *p || h.starts_with(&format!("{p} ")) || h.ends_with(&format!(" {p}")))
+        || h.contains("email") || h.contains("telephone") || h.contains("postcode")
+    {
+        return true;
+    }
+    let filled: Vec<&&str> = values.iter().filter(|v| !v.trim().is_empty()).collect();
+    !filled.is_empty() && filled.iter().filter(|v| v.contains('@') && !v.contains(' ')).count() * 2 > filled.len()
+}
+
+impl Table {
+    /// The role of every column, in order.
+    pub fn roles(&self) -> Vec<Role> {
+        let id = self.detect_id_column();
+        let personal: Vec<usize> = (0..self.headers.len())
+            .filter(|&c| Some(c) != id && looks_personal(&self.headers[c], &self.values(c).collect::<Vec<_>>()))
+            .collect();
+        let mut exclude = personal.clone();
+        exclude.extend(id);
+        let text = self.detect_text_columns(&exclude);
+        (0..self.headers.len())
+            .map(|c| {
+                if Some(c) == id {
+                    Role::Id
+                } else if personal.contains(&c) {
+                    Role::PersonalData
+                } else if text.contains(&c) {
+                    Role::OpenText
+                } else {
+                    let distinct: std::collections::HashSet<&str> =
+                        self.values(c).map(str::trim).filter(|v| !v.is_empty()).collect();
+                    let h = self.headers[c].to_lowercase();
+                    let question = h.ends_with('?') || h.contains("agree") || h.contains("to what extent")
+                        || h.contains("how ") || h.contains("do you") || h.contains("would you");
+                    if distinct.is_empty() || distinct.len() > 40 {
+                        Role::Other
+                    } else if question && distinct.len() <= 12 {
+                        Role::ClosedQuestion
+                    } else {
+                        Role::Attribute
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
 /// Turns the file's bytes into UTF-8 bytes: a UTF-8 BOM is dropped; UTF-16 with a BOM is
 /// decoded; bytes that are not UTF-8 and hold no valid multi-byte UTF-8 sequence at all are
 /// read as Windows-1252 (Excel's "CSV" on Windows). Otherwise the bytes are kept as they are,

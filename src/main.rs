@@ -15,12 +15,17 @@ fn main() {
     };
     let result = match &cli.command {
         Command::Analyse(a) => commands::analyse(a),
+        Command::Inspect { input, sheet } => commands::inspect(input, sheet.as_deref()),
         Command::Codebook { check } => commands::codebook(check.as_deref()),
         Command::TrainSentiment(a) => train::train_sentiment(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Embed(a) => commands::embed(a),
     };
     if let Err(e) = result {
+        // Output piped into `head` and closed early is not a failure.
+        if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            std::process::exit(exit::OK);
+        }
         eprintln!("consult: {e:#}");
         let code = if e.downcast_ref::<consult::model::SetupMissing>().is_some() {
             exit::SETUP

@@ -273,3 +273,32 @@ fn xlsx_export_is_read_from_the_named_sheet() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no sheet \"Nope\"; sheets: About, Responses"));
 }
+
+#[test]
+fn inspect_names_every_column_role_and_tabulates_closed_questions() {
+    let o = Command::cargo_bin("consult").unwrap().current_dir(common::repo()).args(["inspect", FIXTURE]).output().unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("200 rows read (200 usable, 0 rejected), 13 columns"), "{text}");
+    let roles: Vec<&str> = text
+        .lines()
+        .filter(|l| l.len() > 5 && l[..3].trim().parse::<usize>().is_ok())
+        .map(|l| l[5..27].trim())
+        .collect();
+    let mut want = vec!["id", "respondent attribute", "respondent attribute"];
+    for _ in 0..5 {
+        want.extend(["closed question", "open text"]);
+    }
+    assert_eq!(roles, want);
+    assert!(text.contains("  168  A resident (84.0% of 200)"), "{text}");
+    assert!(text.contains("   11  (not answered)"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("pii.csv");
+    std::fs::write(&p, "ID,Your name,Email,Comments\n1,Jo Bloggs,jo@example.com,More frequent buses to the villages please\n2,Sam Smith,sam@example.org,The library opening hours should be longer\n3,Al Khan,al@example.net,Please fix the pavements in the town centre\n").unwrap();
+    let o = Command::cargo_bin("consult").unwrap().args(["inspect"]).arg(&p).output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("  2  personal data"), "{text}");
+    assert!(text.contains("  3  personal data"), "{text}");
+    assert!(text.contains("  4  open text"), "{text}");
+}
