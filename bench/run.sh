@@ -37,11 +37,9 @@ $BIN analyse "$work/sets/manifesto_input.csv" --id id --text text --quiet --out 
 echo "-- manifesto sentences, outcome level (5-9), never tuned on:"
 $BIN evaluate --outcomes --only 5,6,7,8,9 "$work/manifesto/coded_responses.csv" "$work/sets/manifesto_gold.csv"
 $BIN analyse "$work/sets/polis_input.csv" --id id --text text --quiet --out "$work/polis"
-echo "-- Polis statements, development labels (settings tuned on these), sub-outcome level:"
+echo "-- Polis statements, development labels (settings tuned on these), sub-outcome and outcome level:"
 $BIN evaluate --only 5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4 \
-  "$work/polis/coded_responses.csv" "$work/sets/polis_gold.csv" | tail -1
-echo "-- Polis statements, outcome level:"
-$BIN evaluate --outcomes --only 5,6,7,8,9 "$work/polis/coded_responses.csv" "$work/sets/polis_gold.csv" | tail -1
+  "$work/polis/coded_responses.csv" "$work/sets/polis_gold.csv" | grep -E "^(code|outcome): micro"
 
 echo "== 3. sentiment head, held-out fold (from models/sentiment/head.json)"
 python3 -c "import json; m=json.load(open('models/sentiment/head.json'))['meta']; print(json.dumps(m['metrics'], indent=1)); print('trained by:', m['command'])"

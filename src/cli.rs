@@ -36,7 +36,8 @@ pub enum Command {
     },
     /// Train the sentiment head from the labelled data in ../shared/data.
     TrainSentiment(TrainSentimentArgs),
-    /// Compare coded answers with a human-coded CSV: per-code and micro/macro F1.
+    /// Compare coded answers with a human-coded CSV: per-code precision, recall, F1, kappa;
+    /// micro and macro F1 with 95% bootstrap intervals, at code and outcome level.
     Evaluate(EvaluateArgs),
     /// Embed one text per line of FILE and report throughput (benchmarks).
     Embed(EmbedArgs),
@@ -102,9 +103,18 @@ pub struct EvaluateArgs {
     pub coded: PathBuf,
     /// Human-coded CSV with columns id, codes (semicolon-separated), optional question.
     pub gold: PathBuf,
-    /// Compare outcomes (parents) rather than codes.
+    /// Report the outcome level only (default: code level, then outcome level).
     #[arg(long)]
     pub outcomes: bool,
+    /// Gold file's id column.
+    #[arg(long, default_value = "id")]
+    pub gold_id: String,
+    /// Gold file's codes column (semicolon-separated codes).
+    #[arg(long, default_value = "codes")]
+    pub gold_codes: String,
+    /// Gold file's question column, when answers are matched per question.
+    #[arg(long, default_value = "question")]
+    pub gold_question: String,
     /// Codebook used to map codes to outcomes (default: embedded).
     #[arg(long, value_name = "FILE")]
     pub codebook: Option<PathBuf>,

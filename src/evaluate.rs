@@ -12,6 +12,7 @@ pub struct CodeScore {
     pub tp: usize,
     pub fp: usize,
     pub fn_: usize,
+    pub tn: usize,
     pub support: usize,
 }
 
@@ -24,6 +25,18 @@ impl CodeScore {
     }
     pub fn f1(&self) -> f64 {
         ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_)
+    }
+    /// Cohen's kappa for the code's yes/no agreement between tool and human.
+    pub fn kappa(&self) -> f64 {
+        let n = (self.tp + self.fp + self.fn_ + self.tn) as f64;
+        if n == 0.0 {
+            return 0.0;
+        }
+        let po = (self.tp + self.tn) as f64 / n;
+        let yes = ((self.tp + self.fp) as f64 / n) * ((self.tp + self.fn_) as f64 / n);
+        let no = ((self.fn_ + self.tn) as f64 / n) * ((self.fp + self.tn) as f64 / n);
+        let pe = yes + no;
+        if (1.0 - pe).abs() < 1e-12 { if po == 1.0 { 1.0 } else { 0.0 } } else { (po - pe) / (1.0 - pe) }
     }
 }
 
@@ -38,11 +51,15 @@ pub struct Report {
     pub micro_f1: f64,
     pub macro_f1: f64,
     pub exact_match: f64,
+    /// 95% bootstrap intervals (percentile method, 1,000 resamples of items, fixed seed).
+    pub micro_ci: (f64, f64),
+    pub macro_ci: (f64, f64),
 }
 
-/// Scores predicted code sets against gold sets over the given codes (macro-F1 averages
-/// the codes with gold support; predictions of codes outside `codes` are ignored).
-pub fn score(pairs: &[(BTreeSet<String>, BTreeSet<String>)], codes: &BTreeSet<String>) -> Report {
+type Pair = (BTreeSet<String>, BTreeSet<String>);
+
+/// Micro-F1, macro-F1 (over codes with gold support) and per-code counts.
+fn point(pairs: &[&Pair], codes: &BTreeSet<String>) -> (Vec<CodeScore>, f64, f64, f64) {
     let mut per: BTreeMap<&str, CodeScore> =
         codes.iter().map(|c| (c.as_str(), CodeScore { code: c.clone(), ..Default::default() })).collect();
     let mut exact = 0;
@@ -58,7 +75,7 @@ pub fn score(pairs: &[(BTreeSet<String>, BTreeSet<String>)], codes: &BTreeSet<St
                 (true, true) => s.tp += 1,
                 (true, false) => s.fp += 1,
                 (false, true) => s.fn_ += 1,
-                _ => {}
+                (false, false) => s.tn += 1,
             }
             if g.contains(c) {
                 s.support += 1;
@@ -68,25 +85,93 @@ pub fn score(pairs: &[(BTreeSet<String>, BTreeSet<String>)], codes: &BTreeSet<St
     let per_code: Vec<CodeScore> = per.into_values().collect();
     let (tp, fp, fn_) = per_code.iter().fold((0, 0, 0), |a, s| (a.0 + s.tp, a.1 + s.fp, a.2 + s.fn_));
     let supported: Vec<&CodeScore> = per_code.iter().filter(|s| s.support > 0).collect();
-    let macro_f1 = if supported.is_empty() { 0.0 } else { supported.iter().map(|s| s.f1()).sum::<f64>() / supported.len() as f64 };
+    let macro_f1 =
+        if supported.is_empty() { 0.0 } else { supported.iter().map(|s| s.f1()).sum::<f64>() / supported.len() as f64 };
+    (per_code, ratio(2 * tp, 2 * tp + fp + fn_), macro_f1, ratio(exact, pairs.len()))
+}
+
+/// Scores predicted code sets against gold sets over the given codes (macro-F1 averages
+/// the codes with gold support; predictions of codes outside `codes` are ignored).
+pub fn score(pairs: &[Pair], codes: &BTreeSet<String>) -> Report {
+    let all: Vec<&Pair> = pairs.iter().collect();
+    let (per_code, micro_f1, macro_f1, exact_match) = point(&all, codes);
+    // Bootstrap: xorshift64* with a fixed seed, so the intervals are reproducible.
+    let mut state: u64 = 0x9E3779B97F4A7C15;
+    let mut next = || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545F4914F6CDD1D)
+    };
+    let (mut micros, mut macros) = (Vec::new(), Vec::new());
+    if !pairs.is_empty() {
+        for _ in 0..1000 {
+            let sample: Vec<&Pair> = (0..pairs.len()).map(|_| &pairs[(next() % pairs.len() as u64) as usize]).collect();
+            let (_, mi, ma, _) = point(&sample, codes);
+            micros.push(mi);
+            macros.push(ma);
+        }
+    }
     Report {
         items: pairs.len(),
-        micro_f1: ratio(2 * tp, 2 * tp + fp + fn_),
+        micro_f1,
         macro_f1,
-        exact_match: ratio(exact, pairs.len()),
+        exact_match,
         per_code,
+        micro_ci: percentile_interval(&mut micros),
+        macro_ci: percentile_interval(&mut macros),
     }
+}
+
+fn percentile_interval(v: &mut [f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (0.0, 0.0);
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| v[((q * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
+    (at(0.025), at(0.975))
 }
 
 fn split_codes(s: &str) -> BTreeSet<String> {
     s.split(';').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect()
 }
 
+fn print_report(level: &str, rep: &Report) {
+    println!("{level}: {} items", rep.items);
+    println!("{:<12} {:>9} {:>9} {:>9} {:>9} {:>8}", "code", "precision", "recall", "f1", "kappa", "support");
+    for s in &rep.per_code {
+        println!(
+            "{:<12} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>8}",
+            s.code, s.precision(), s.recall(), s.f1(), s.kappa(), s.support
+        );
+    }
+    println!(
+        "{level}: micro-F1 {:.3} [{:.3}, {:.3}]  macro-F1 {:.3} [{:.3}, {:.3}]  exact match {:.3}",
+        rep.micro_f1, rep.micro_ci.0, rep.micro_ci.1, rep.macro_f1, rep.macro_ci.0, rep.macro_ci.1, rep.exact_match
+    );
+}
+
+fn write_rows(w: &mut csv::Writer<std::fs::File>, level: &str, rep: &Report) -> Result<()> {
+    for s in &rep.per_code {
+        w.write_record([
+            level.to_string(), s.code.clone(), format!("{:.4}", s.precision()), format!("{:.4}", s.recall()),
+            format!("{:.4}", s.f1()), format!("{:.4}", s.kappa()), s.support.to_string(), String::new(), String::new(),
+        ])?;
+    }
+    for (name, v, ci) in [("micro", rep.micro_f1, rep.micro_ci), ("macro", rep.macro_f1, rep.macro_ci)] {
+        w.write_record([
+            level.to_string(), name.to_string(), String::new(), String::new(), format!("{v:.4}"), String::new(),
+            rep.items.to_string(), format!("{:.4}", ci.0), format!("{:.4}", ci.1),
+        ])?;
+    }
+    Ok(())
+}
+
 pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
     let coded = Table::read(&args.coded)?;
     let gold = Table::read(&args.gold)?;
-    let (c_id, g_id) = (coded.column("id")?, gold.column("id")?);
+    let (c_id, g_id) = (coded.column("id")?, gold.column(&args.gold_id)?);
     let key = |r: &crate::input::Row, id_col: usize, q: Option<usize>| -> String {
         let id = r.fields[id_col].trim().to_string();
         match q {
@@ -94,48 +179,50 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
             None => id,
         }
     };
-    let gq = gold.headers.iter().position(|h| h == "question");
+    let gq = gold.headers.iter().position(|h| h == &args.gold_question);
     let cq = if gq.is_some() { Some(coded.column("question")?) } else { None };
     let c_codes = coded.column("codes")?;
-    let g_codes = gold.column("codes")?;
+    let g_codes = gold.column(&args.gold_codes)?;
     let status = coded.column("status").ok();
-    let lift = |set: BTreeSet<String>| -> BTreeSet<String> {
-        if args.outcomes { set.iter().map(|c| codebook.outcome_of(c).to_string()).collect() } else { set }
-    };
     let mut predicted: HashMap<String, BTreeSet<String>> = HashMap::new();
     for r in &coded.rows {
         if status.is_some_and(|s| r.fields[s] != "coded") {
             continue;
         }
-        predicted.insert(key(r, c_id, cq), lift(split_codes(&r.fields[c_codes])));
+        predicted.insert(key(r, c_id, cq), split_codes(&r.fields[c_codes]));
     }
     let mut pairs = Vec::new();
     let mut missing = 0;
     let mut all_codes = BTreeSet::new();
     for r in &gold.rows {
-        let g = lift(split_codes(&r.fields[g_codes]));
+        let g = split_codes(&r.fields[g_codes]);
         all_codes.extend(g.iter().cloned());
         match predicted.get(&key(r, g_id, gq)) {
             Some(p) => pairs.push((p.clone(), g)),
             None => missing += 1,
         }
     }
+    println!("Items compared: {} ({} gold items had no coded answer)", pairs.len(), missing);
     let codes: BTreeSet<String> = if args.only.is_empty() { all_codes } else { args.only.iter().cloned().collect() };
-    let rep = score(&pairs, &codes);
-    println!("Items compared: {} ({} gold items had no coded answer)", rep.items, missing);
-    println!("{:<12} {:>9} {:>9} {:>9} {:>8}", "code", "precision", "recall", "f1", "support");
-    for s in &rep.per_code {
-        println!("{:<12} {:>9.3} {:>9.3} {:>9.3} {:>8}", s.code, s.precision(), s.recall(), s.f1(), s.support);
+    let lift = |set: &BTreeSet<String>| -> BTreeSet<String> { set.iter().map(|c| codebook.outcome_of(c).to_string()).collect() };
+    let outcome_pairs: Vec<Pair> = pairs.iter().map(|(p, g)| (lift(p), lift(g))).collect();
+    let outcome_codes = lift(&codes);
+    let mut levels: Vec<(&str, Report)> = Vec::new();
+    if !args.outcomes {
+        levels.push(("code", score(&pairs, &codes)));
     }
-    println!("micro-F1 {:.3}  macro-F1 {:.3}  exact match {:.3}", rep.micro_f1, rep.macro_f1, rep.exact_match);
+    if args.outcomes || outcome_codes != codes {
+        levels.push(("outcome", score(&outcome_pairs, &outcome_codes)));
+    }
+    for (level, rep) in &levels {
+        print_report(level, rep);
+    }
     if let Some(p) = &args.csv {
         let mut w = csv::Writer::from_path(p).with_context(|| format!("{}: cannot write", p.display()))?;
-        w.write_record(["code", "precision", "recall", "f1", "support"])?;
-        for s in &rep.per_code {
-            w.write_record([s.code.clone(), format!("{:.4}", s.precision()), format!("{:.4}", s.recall()), format!("{:.4}", s.f1()), s.support.to_string()])?;
+        w.write_record(["level", "code", "precision", "recall", "f1", "kappa", "support", "ci_low", "ci_high"])?;
+        for (level, rep) in &levels {
+            write_rows(&mut w, level, rep)?;
         }
-        w.write_record(["micro".into(), String::new(), String::new(), format!("{:.4}", rep.micro_f1), String::new()])?;
-        w.write_record(["macro".into(), String::new(), String::new(), format!("{:.4}", rep.macro_f1), String::new()])?;
     }
     Ok(())
 }
@@ -146,6 +233,24 @@ mod tests {
 
     fn set(s: &str) -> BTreeSet<String> {
         split_codes(s)
+    }
+
+    #[test]
+    fn kappa_matches_hand_computation() {
+        // tp 20, fp 5, fn 10, tn 65: po 0.85, pe 0.25*0.30 + 0.75*0.70 = 0.6, kappa 0.625
+        let s = CodeScore { code: "x".into(), tp: 20, fp: 5, fn_: 10, tn: 65, support: 30 };
+        assert!((s.kappa() - 0.625).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bootstrap_interval_brackets_the_point_estimate_and_is_reproducible() {
+        let pairs: Vec<Pair> = (0..60)
+            .map(|i| (set(if i % 3 == 0 { "a" } else { "b" }), set(if i % 4 == 0 { "a" } else { "b" })))
+            .collect();
+        let r = score(&pairs, &set("a;b"));
+        assert!(r.macro_ci.0 <= r.macro_f1 && r.macro_f1 <= r.macro_ci.1, "{:?}", (r.macro_ci, r.macro_f1));
+        assert!(r.micro_ci.0 < r.micro_ci.1);
+        assert_eq!(score(&pairs, &set("a;b")).macro_ci, r.macro_ci);
     }
 
     #[test]
