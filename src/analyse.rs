@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::classify::{Assigned, Classifier};
 use crate::codebook::Codebook;
+use crate::heads::CodeHead;
 use crate::input::Table;
 use crate::model::{Embedding, Encoder};
 use crate::normalise::{self, Blank};
@@ -61,6 +62,40 @@ pub struct CodedResponse {
     pub attributes: Vec<String>,
 }
 
+/// How answers are given codes: zero-shot similarity to the codebook, or trained heads.
+pub enum Coder<'a> {
+    ZeroShot(&'a Classifier),
+    Trained { head: &'a CodeHead, fallback: String },
+}
+
+impl Coder<'_> {
+    fn sentence_level(&self) -> bool {
+        match self {
+            Coder::ZeroShot(c) => c.settings().sentence_level,
+            Coder::Trained { .. } => false,
+        }
+    }
+
+    /// The codes (best first) and the three nearest codes with their scores.
+    fn code(&self, pieces: &[&Embedding], question: &Embedding) -> (Vec<Assigned>, Vec<Assigned>) {
+        match self {
+            Coder::ZeroShot(c) => {
+                let (codes, best) = c.assign(pieces);
+                let mut nearest: Vec<Assigned> = c
+                    .code_ids()
+                    .into_iter()
+                    .zip(best)
+                    .map(|(c, s)| Assigned { code: c.to_string(), score: s })
+                    .collect();
+                nearest.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
+                nearest.truncate(3);
+                (codes, nearest)
+            }
+            Coder::Trained { head, fallback } => head.assign(&sentiment::features(pieces[0], question), fallback),
+        }
+    }
+}
+
 pub struct Timings {
     pub embed_seconds: f64,
     pub texts_embedded: usize,
@@ -74,7 +109,7 @@ pub fn code_responses(
     id_col: Option<usize>,
     by_cols: &[usize],
     codebook: &Codebook,
-    classifier: &Classifier,
+    coder: &Coder,
     head: &Head,
     encoder: &dyn Encoder,
 ) -> Result<(Vec<CodedResponse>, Timings)> {
@@ -99,7 +134,7 @@ pub fn code_responses(
             }
             let tidy = normalise::tidy(raw);
             let mut ids = vec![intern(tidy.clone(), &mut texts)];
-            if classifier.settings().sentence_level {
+            if coder.sentence_level() {
                 let sents = normalise::sentences(&tidy);
                 if sents.len() > 1 {
                     ids.extend(sents.into_iter().map(|s| intern(s, &mut texts)));
@@ -145,7 +180,7 @@ pub fn code_responses(
                 Err(why) => r.reason = why.as_str().to_string(),
                 Ok(ids) => {
                     let pieces: Vec<&Embedding> = ids.iter().map(|&i| &embs[i]).collect();
-                    let (codes, best) = classifier.assign(&pieces);
+                    let (codes, nearest) = coder.code(&pieces, &embs[question_idx[qi]]);
                     let mut outcomes: Vec<String> = Vec::new();
                     for c in &codes {
                         let o = codebook.outcome_of(&c.code).to_string();
@@ -154,14 +189,6 @@ pub fn code_responses(
                         }
                     }
                     outcomes.sort_by_key(|o| order.get(o).copied().unwrap_or(usize::MAX));
-                    let mut nearest: Vec<Assigned> = classifier
-                        .code_ids()
-                        .into_iter()
-                        .zip(best)
-                        .map(|(c, s)| Assigned { code: c.to_string(), score: s })
-                        .collect();
-                    nearest.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
-                    nearest.truncate(3);
                     let p = head.predict(&sentiment::features(&embs[ids[0]], &embs[question_idx[qi]]));
                     r.status = Status::Coded;
                     r.codes = codes;

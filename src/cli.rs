@@ -34,6 +34,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
     },
+    /// Learn per-code heads from officer-coded answers (columns id, text, codes, optional
+    /// question), for `consult analyse --head DIR`.
+    Train(TrainArgs),
     /// Train the sentiment head from the labelled data in ../shared/data.
     TrainSentiment(TrainSentimentArgs),
     /// Compare coded answers with a human-coded CSV: per-code precision, recall, F1, kappa;
@@ -71,12 +74,46 @@ pub struct AnalyseArgs {
     /// Sentiment head JSON (default: models/sentiment/head.json).
     #[arg(long, value_name = "FILE")]
     pub sentiment_head: Option<PathBuf>,
+    /// Code with heads trained by `consult train` (a folder holding head.json) instead of
+    /// zero-shot similarity; its codebook.toml is used unless --codebook is given.
+    #[arg(long, value_name = "DIR")]
+    pub head: Option<PathBuf>,
     /// Zero-shot classifier settings TOML (default: models/zero-shot.toml, embedded).
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
+    /// Cross-tabs by --by: show counts under N as [c] (with secondary suppression); 0 disables.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub suppress: usize,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Coded sample: CSV or XLSX with columns id, text, codes (semicolon-separated), optional question.
+    #[arg(long, value_name = "FILE")]
+    pub gold: PathBuf,
+    /// Output folder for head.json (and codebook.toml when built from the gold codes).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Codebook whose codes to learn (default: the codes found in the gold file).
+    #[arg(long, value_name = "FILE")]
+    pub codebook: Option<PathBuf>,
+    #[arg(long, default_value = "text")]
+    pub text_column: String,
+    #[arg(long, default_value = "codes")]
+    pub codes_column: String,
+    /// Column with each answer's question (optional).
+    #[arg(long, default_value = "question")]
+    pub question_column: String,
+    /// The question put to every answer when the gold file has no question column.
+    #[arg(long, default_value = "Do you have any comments?")]
+    pub question: String,
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    #[arg(long, default_value_t = 300)]
+    pub epochs: usize,
 }
 
 #[derive(Debug, clap::Args)]

@@ -146,6 +146,29 @@ impl Codebook {
         problems
     }
 
+    /// A flat codebook of the given code ids (label and description are the id), for
+    /// training from a gold file that comes without one. Adds the fallback `other`.
+    pub fn from_codes(name: &str, ids: &[String]) -> Codebook {
+        let mut codes: Vec<Code> = ids
+            .iter()
+            .map(|id| Code { id: id.clone(), label: id.clone(), description: id.clone(), parent: None, examples: vec![] })
+            .collect();
+        if !ids.iter().any(|i| i == "other") {
+            codes.push(Code {
+                id: "other".into(),
+                label: "Other".into(),
+                description: "Answers given none of the trained codes".into(),
+                parent: None,
+                examples: vec![],
+            });
+        }
+        let mut cb = Codebook { name: name.to_string(), version: "from gold codes".into(), fallback: "other".into(), codes, sha256: String::new(), source: String::new() };
+        let text = cb.to_toml();
+        cb.sha256 = hex(&Sha256::digest(text.as_bytes()));
+        cb.source = "generated from gold codes".into();
+        cb
+    }
+
     pub fn get(&self, id: &str) -> Option<&Code> {
         self.codes.iter().find(|c| c.id == id)
     }

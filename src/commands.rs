@@ -8,10 +8,12 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use crate::aggregate;
-use crate::analyse::{self, Question};
+use crate::analyse::{self, Coder, Question};
+use crate::heads::CodeHead;
 use crate::classify::{Classifier, Settings};
 use crate::cli::{AnalyseArgs, EmbedArgs};
 use crate::codebook::Codebook;
+use crate::crosstab;
 use crate::input::{InputError, Role, Table};
 use crate::model::{locate_model_dir, Encoder, MiniLm, SetupMissing, MODEL_DIR_ENV};
 use crate::report;
@@ -50,7 +52,12 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             eprintln!("{s}");
         }
     };
-    let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
+    let head_codebook = args.head.as_ref().map(|d| d.join("codebook.toml")).filter(|p| p.is_file());
+    let codebook = Codebook::load_or_default(args.codebook.as_deref().or(head_codebook.as_deref()))?;
+    let trained = match &args.head {
+        Some(dir) => Some(CodeHead::load(dir)?),
+        None => None,
+    };
     let settings = match &args.settings {
         Some(p) => Settings::load(p)?,
         None => Settings::default_settings(),
@@ -91,11 +98,19 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let t_load = Instant::now();
     let encoder = load_encoder(args.model.as_deref())?;
     let head = load_head(args.sentiment_head.as_deref())?;
-    let classifier = Classifier::build(&codebook, &encoder, settings.clone())?;
+    let classifier = match &trained {
+        None => Some(Classifier::build(&codebook, &encoder, settings.clone())?),
+        Some(_) => None,
+    };
+    let coder = match (&trained, &classifier) {
+        (Some(h), _) => Coder::Trained { head: h, fallback: codebook.fallback.clone() },
+        (None, Some(c)) => Coder::ZeroShot(c),
+        (None, None) => unreachable!("a classifier is built when no head is given"),
+    };
     let load_seconds = t_load.elapsed().as_secs_f64();
 
     let (responses, timings) =
-        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &classifier, &head, &encoder)?;
+        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &head, &encoder)?;
     let counts = aggregate::count(&questions, &responses);
 
     // Render.
@@ -109,13 +124,20 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let accounting = aggregate::accounting_table(table.rows_read(), &counts);
     report::write_atomic(&tables_dir.join("accounting.csv"), &report::table_csv(&accounting)?)?;
     let mut per_question = Vec::new();
-    for q in &counts {
+    let by_slugs = crosstab::slugs(&by_headers);
+    for (qi, q) in counts.iter().enumerate() {
         let ct = aggregate::codes_table(q, &codebook);
         let st = aggregate::sentiment_table(q, &codebook);
-        for t in [&ct, &st] {
+        let xs: Vec<_> = (0..by_headers.len())
+            .map(|b| {
+                let rs = responses.iter().filter(|r| r.question == qi);
+                crosstab::crosstab(&q.key, rs, b, &by_headers[b], &by_slugs[b], &codebook, args.suppress)
+            })
+            .collect();
+        for t in [&ct, &st].into_iter().chain(&xs) {
             report::write_atomic(&tables_dir.join(format!("{}.csv", t.name)), &report::table_csv(t)?)?;
         }
-        per_question.push((q, ct, st));
+        per_question.push((q, ct, st, xs));
     }
     let info = encoder.info();
     let summary = report::summary_md(&report::SummaryInput {
@@ -138,13 +160,17 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "rows_rejected": table.rejected.len(),
         "rejected": table.rejected.iter().map(|r| json!({"line": r.line, "reason": r.reason})).collect::<Vec<_>>(),
         "id_column": id_col.map(|c| table.headers[c].clone()),
+        "suppression_threshold": args.suppress,
         "questions": counts.iter().map(|q| json!({
             "key": q.key, "question": q.question, "rows": q.rows, "coded": q.coded, "blank": q.blank,
             "blank_empty": q.blank_empty, "blank_non_substantive": q.blank_non_substantive, "rejected": q.rejected,
         })).collect::<Vec<_>>(),
         "model": info,
         "codebook": {"name": codebook.name, "version": codebook.version, "source": codebook.source, "sha256": codebook.sha256},
-        "classifier": settings,
+        "classifier": match &trained {
+            None => json!({"method": "zero-shot", "settings": settings}),
+            Some(h) => json!({"method": "trained heads", "head": args.head.as_ref().map(|p| p.display().to_string()), "meta": h.meta}),
+        },
         "sentiment_head": {"path": sentiment_head_path(args.sentiment_head.as_deref()).display().to_string(), "meta": head_meta},
         "versions": {"consult": env!("CARGO_PKG_VERSION"), "rust_bert": "0.23", "tch": "0.17", "libtorch": "2.4.0"},
         "timings": {

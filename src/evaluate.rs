@@ -184,12 +184,15 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     let c_codes = coded.column("codes")?;
     let g_codes = gold.column(&args.gold_codes)?;
     let status = coded.column("status").ok();
+    // A blank or rejected answer counts as coded with nothing: the tool gave it no code.
+    // When an id has several rows (one per question), a coded row wins over a blank one.
     let mut predicted: HashMap<String, BTreeSet<String>> = HashMap::new();
     for r in &coded.rows {
-        if status.is_some_and(|s| r.fields[s] != "coded") {
-            continue;
+        let codes = if status.is_some_and(|s| r.fields[s] != "coded") { BTreeSet::new() } else { split_codes(&r.fields[c_codes]) };
+        let k = key(r, c_id, cq);
+        if !codes.is_empty() || !predicted.contains_key(&k) {
+            predicted.insert(k, codes);
         }
-        predicted.insert(key(r, c_id, cq), split_codes(&r.fields[c_codes]));
     }
     let mut pairs = Vec::new();
     let mut missing = 0;

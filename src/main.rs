@@ -17,6 +17,7 @@ fn main() {
         Command::Analyse(a) => commands::analyse(a),
         Command::Inspect { input, sheet } => commands::inspect(input, sheet.as_deref()),
         Command::Codebook { check } => commands::codebook(check.as_deref()),
+        Command::Train(a) => train::train_codes(a),
         Command::TrainSentiment(a) => train::train_sentiment(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Embed(a) => commands::embed(a),

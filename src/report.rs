@@ -79,10 +79,13 @@ fn md_cell(s: &str) -> String {
 pub fn table_md(t: &TableData) -> String {
     let mut s = format!("**{}**\n\n", t.title);
     s += &format!("| {} |\n", t.header.iter().map(|h| md_cell(h)).collect::<Vec<_>>().join(" | "));
-    // Right-align the columns whose every cell is a number, a percentage or a count.
+    // Right-align the columns whose every cell is a number, a percentage or a count (or
+    // a suppressed count, `[c]`).
     let numeric = |i: usize| {
         !t.rows.is_empty()
-            && t.rows.iter().all(|r| r.get(i).is_some_and(|c| c.starts_with(|ch: char| ch.is_ascii_digit()) || c == "-"))
+            && t.rows.iter().all(|r| {
+                r.get(i).is_some_and(|c| c.starts_with(|ch: char| ch.is_ascii_digit()) || c == "-" || c == "[c]")
+            })
     };
     s += "|";
     for i in 0..t.header.len() {
@@ -106,7 +109,8 @@ pub struct SummaryInput<'a> {
     pub codebook: String,
     pub model: String,
     pub accounting: &'a TableData,
-    pub per_question: Vec<(&'a QuestionCounts, TableData, TableData)>,
+    /// Per question: its counts, codes table, sentiment table and cross-tabs by each `--by`.
+    pub per_question: Vec<(&'a QuestionCounts, TableData, TableData, Vec<TableData>)>,
 }
 
 pub fn summary_md(s: &SummaryInput) -> String {
@@ -120,7 +124,7 @@ pub fn summary_md(s: &SummaryInput) -> String {
             views raised by those who chose to respond, not the views of the population.\n\n";
     out += "## Answers per question\n\n";
     out += &table_md(s.accounting);
-    for (q, codes, tones) in &s.per_question {
+    for (q, codes, tones, crosstabs) in &s.per_question {
         out += &format!("## {}: {}\n\n", q.key, q.question);
         out += &format!(
             "Answered: {} substantive, {} blank ({} empty, {} non-substantive), {} rejected, of {} rows.\n\n",
@@ -128,6 +132,9 @@ pub fn summary_md(s: &SummaryInput) -> String {
         );
         out += &table_md(codes);
         out += &table_md(tones);
+        for x in crosstabs {
+            out += &table_md(x);
+        }
     }
     out
 }

@@ -255,3 +255,78 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     eprintln!("train-sentiment: wrote {} ({:.1}s training)", args.out.display(), train_seconds);
     Ok(())
 }
+
+/// `consult train`: per-code heads from an officer-coded sample.
+pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
+    use crate::codebook::Codebook;
+    let t = Table::read(&args.gold)?;
+    let (tc, cc) = (t.column(&args.text_column)?, t.column(&args.codes_column)?);
+    let qc = t.headers.iter().position(|h| h == &args.question_column);
+    let mut texts = Vec::new();
+    let mut gold: Vec<Vec<String>> = Vec::new();
+    let mut skipped = 0;
+    for r in &t.rows {
+        let text = crate::normalise::tidy(&r.fields[tc]);
+        if crate::normalise::blank(&text).is_some() {
+            skipped += 1;
+            continue;
+        }
+        let q = qc.map(|c| crate::normalise::tidy(&r.fields[c])).filter(|q| !q.is_empty()).unwrap_or_else(|| args.question.clone());
+        texts.push((text, q));
+        gold.push(r.fields[cc].split(';').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect());
+    }
+    let mut found: Vec<String> = gold.iter().flatten().cloned().collect();
+    found.sort();
+    found.dedup();
+    let codebook = match &args.codebook {
+        Some(p) => Codebook::load(p)?,
+        None => Codebook::from_codes(&format!("codes of {}", args.gold.display()), &found),
+    };
+    for c in &found {
+        if codebook.get(c).is_none() {
+            bail!("{}: code {c:?} is not in the codebook {}", args.gold.display(), codebook.source);
+        }
+    }
+    // Learn every assignable code that has at least one example (the fallback excepted).
+    let codes: Vec<String> = codebook
+        .assignable()
+        .iter()
+        .map(|c| c.id.clone())
+        .filter(|c| c != &codebook.fallback && found.contains(c))
+        .collect();
+    eprintln!("train: {} coded answers ({} blank skipped), {} codes", texts.len(), skipped, codes.len());
+    let encoder = load_encoder(args.model.as_deref())?;
+    let items: Vec<Item> = texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (text, question))| Item { key: i.to_string(), question, text, grade: 0, tone: None, weight: 1.0 })
+        .collect();
+    let t0 = std::time::Instant::now();
+    let x = featurise(&items, &encoder)?;
+    let embed_seconds = t0.elapsed().as_secs_f64();
+    let t1 = std::time::Instant::now();
+    let settings = crate::heads::FitSettings { epochs: args.epochs, ..Default::default() };
+    let mut head = crate::heads::train(&x, &gold, &codes, &settings)?;
+    let train_seconds = t1.elapsed().as_secs_f64();
+    head.meta = json!({
+        "gold": args.gold.display().to_string(),
+        "examples": items.len(),
+        "codebook": {"name": codebook.name, "sha256": codebook.sha256},
+        "model": encoder.info().name,
+        "features": "[answer, question, answer*question] sentence embeddings",
+        "epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
+        "thresholds": "per code, best F1 on 3-fold out-of-fold probabilities",
+    });
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    std::fs::write(args.out.join("head.json"), serde_json::to_string(&head)?)?;
+    if args.codebook.is_none() {
+        std::fs::write(args.out.join("codebook.toml"), codebook.to_toml())?;
+    }
+    eprintln!(
+        "train: wrote {} (embedding {:.1}s, training {:.1}s)",
+        args.out.join("head.json").display(),
+        embed_seconds,
+        train_seconds
+    );
+    Ok(())
+}

@@ -302,3 +302,90 @@ fn inspect_names_every_column_role_and_tabulates_closed_questions() {
     assert!(text.contains("  3  personal data"), "{text}");
     assert!(text.contains("  4  open text"), "{text}");
 }
+
+#[test]
+fn cross_tabs_by_district_match_the_coded_file_and_hide_small_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    analyse(&out);
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["suppression_threshold"], 10);
+    assert!(out.join("tables/q1_by_are_you_responding_as.csv").is_file());
+    let path = out.join("tables/q1_by_district.csv");
+    assert!(path.is_file(), "{} missing", path.display());
+    let (header, table) = read_csv(&path);
+
+    // Respondents per (District, code) and per District among Q1's substantive answers.
+    let (h, rows) = read_csv(&out.join("coded_responses.csv"));
+    let ix = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let mut tally: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut base: BTreeMap<String, usize> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r[ix("question")] == "Q1" && r[ix("status")] == "coded") {
+        let d = match r[ix("District")].trim() {
+            "" => "Not answered".to_string(),
+            d => d.to_string(),
+        };
+        *base.entry(d.clone()).or_default() += 1;
+        let mut ids: Vec<&str> = r[ix("codes")].split(';').collect();
+        for o in r[ix("outcomes")].split(';') {
+            if !ids.contains(&o) {
+                ids.push(o);
+            }
+        }
+        for id in ids {
+            *tally.entry((d.clone(), id.to_string())).or_default() += 1;
+        }
+    }
+    let columns = &header[2..header.len() - 1];
+    assert_eq!(header.last().unwrap(), "Total");
+    let mut want: Vec<&String> = base.keys().collect();
+    want.sort_by_key(|d| (std::cmp::Reverse(base[*d]), d.to_string()));
+    assert_eq!(columns.iter().collect::<Vec<_>>(), want, "columns by descending base");
+    let total_base: usize = base.values().sum();
+    assert_eq!(table[0][1], "Base (answered Q1)");
+    for (j, d) in columns.iter().enumerate() {
+        assert_eq!(table[0][2 + j], base[d].to_string(), "base of {d}");
+    }
+    assert_eq!(table[0].last().unwrap(), &total_base.to_string());
+
+    // "n (p%)" or "0": the count, checked against the coded file with its column percentage.
+    let check = |cell: &str, n: usize, b: usize, what: &str| {
+        let want = if n == 0 { "0".to_string() } else { format!("{} ({:.1}%)", n, 100.0 * n as f64 / b as f64) };
+        assert_eq!(cell, want, "{what}");
+    };
+    let mut suppressed = 0;
+    for row in &table[1..] {
+        let code = &row[0];
+        let mut total = 0;
+        // Hidden sum, and the least and most it could be from the [c]s' bounds (1 to 9 in a
+        // column with a base of 10 or more, where zeros are shown; 0 to the base elsewhere).
+        let (mut hidden_sum, mut least, mut most) = (0, 0, 0);
+        for (j, d) in columns.iter().enumerate() {
+            let n = tally.get(&(d.clone(), code.clone())).copied().unwrap_or(0);
+            total += n;
+            if row[2 + j] == "[c]" {
+                suppressed += 1;
+                hidden_sum += n;
+                least += usize::from(base[d] >= 10);
+                most += if base[d] >= 10 { base[d].min(9) } else { base[d] };
+            } else {
+                check(&row[2 + j], n, base[d], &format!("code {code}, {d}"));
+                assert!(n == 0 || n >= 10, "code {code}, {d}: {n} shown");
+            }
+        }
+        let shown_total = row.last().unwrap() != "[c]";
+        if shown_total {
+            check(row.last().unwrap(), total, total_base, &format!("code {code}, Total"));
+        }
+        let hidden = row[2..row.len() - 1].iter().filter(|c| *c == "[c]").count();
+        assert!(!(hidden == 1 && shown_total), "code {code}: one [c] could be worked out from the Total: {row:?}");
+        if hidden > 0 && shown_total {
+            assert!(hidden_sum != least && hidden_sum != most, "code {code}: the Total pins the [c]s: {row:?}");
+        }
+    }
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("**Q1 by District: outcomes and sub-outcomes, column %**"));
+    if suppressed > 0 {
+        assert!(summary.contains("[c] = suppressed to protect confidentiality: fewer than 10 respondents"));
+    }
+}
