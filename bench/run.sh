@@ -5,6 +5,8 @@
 #  2. Zero-shot accuracy of the default codebook: outcome level on manifesto sentences
 #     (never tuned on), and sub-outcome level on the Polis development labels (tuned on).
 #  3. Sentiment: the held-out figures recorded by `consult train-sentiment` in the head.
+#  4. Learning from a coded sample: NHS FFT themes, `consult train` on folds 1-4, scored on
+#     fold 0, against TF-IDF + linear SVC (pxtextmining's classic model) on the same split.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${SHARED:-../shared}"
@@ -43,3 +45,15 @@ $BIN evaluate --only 5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2
 
 echo "== 3. sentiment head, held-out fold (from models/sentiment/head.json)"
 python3 -c "import json; m=json.load(open('models/sentiment/head.json'))['meta']; print(json.dumps(m['metrics'], indent=1)); print('trained by:', m['command'])"
+
+echo "== 4. NHS FFT themes: consult train + analyse --head vs TF-IDF + linear SVC, same split"
+python3 bench/fft_sets.py "$SHARED/data" "$work/fft"
+start=$(date +%s.%N)
+$BIN train --gold "$work/fft/train_gold.csv" --out "$work/fft/head"
+echo "consult train wall time: $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s (including embedding)"
+qargs=()
+while IFS= read -r q; do qargs+=(--text "$q"); done < "$work/fft/questions.txt"
+$BIN analyse "$work/fft/test_input.csv" --id id "${qargs[@]}" --head "$work/fft/head" --quiet --out "$work/fft/out"
+echo -n "consult heads: "
+$BIN evaluate "$work/fft/out/coded_responses.csv" "$work/fft/test_gold.csv" --only "$(cat "$work/fft/codes_min3.txt")" | grep "^code: micro"
+.venv/bin/python bench/fft_baseline.py "$work/fft" 2>/dev/null
