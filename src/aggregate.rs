@@ -88,7 +88,10 @@ pub fn count(questions: &[Question], responses: &[CodedResponse]) -> Vec<Questio
                 }
                 for id in ids {
                     *c.code_counts.entry(id.to_string()).or_default() += 1;
-                    if let Some(t) = tone {
+                    // A code's tone is the tone of the part of the answer about it (aspect
+                    // sentiment); an outcome's is the whole answer's.
+                    let aspect = r.codes.iter().position(|a| a.code == id).and_then(|i| r.code_tones.get(i));
+                    if let Some(t) = aspect.map(|t| t.index()).or(tone) {
                         c.tone_by_code.entry(id.to_string()).or_insert([0; 4])[t] += 1;
                     }
                 }
@@ -200,6 +203,7 @@ pub fn sentiment_table(q: &QuestionCounts, codebook: &Codebook) -> TableData {
         rows,
         notes: vec![
             format!("Base: answers to {} given each code; percentages are of that row's respondents.", q.key),
+            "Each code's sentiment is that of the sentence (or whole answer) where the code was found, so one answer can be positive about one code and negative about another.".into(),
             "Codes with no answers are omitted.".into(),
         ],
     }

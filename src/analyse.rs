@@ -58,6 +58,9 @@ pub struct CodedResponse {
     pub nearest: Vec<Assigned>,
     pub sentiment: Option<Tone>,
     pub sentiment_score: f32,
+    /// Aspect sentiment: for each code in `codes`, the tone of the piece of the answer
+    /// (sentence, or the whole answer) where that code scored best.
+    pub code_tones: Vec<Tone>,
     /// Values of the `--by` attribute columns.
     pub attributes: Vec<String>,
 }
@@ -85,7 +88,7 @@ impl Coder<'_> {
                     .code_ids()
                     .into_iter()
                     .zip(best)
-                    .map(|(c, s)| Assigned { code: c.to_string(), score: s })
+                    .map(|(c, s)| Assigned::new(c, s))
                     .collect();
                 nearest.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
                 nearest.truncate(3);
@@ -174,6 +177,7 @@ pub fn code_responses(
                 nearest: vec![],
                 sentiment: None,
                 sentiment_score: 0.0,
+                code_tones: vec![],
                 attributes: attributes.clone(),
             };
             match &pieces_of[k] {
@@ -189,7 +193,15 @@ pub fn code_responses(
                         }
                     }
                     outcomes.sort_by_key(|o| order.get(o).copied().unwrap_or(usize::MAX));
-                    let p = head.predict(&sentiment::features(&embs[ids[0]], &embs[question_idx[qi]]));
+                    let q = &embs[question_idx[qi]];
+                    let p = head.predict(&sentiment::features(&embs[ids[0]], q));
+                    r.code_tones = codes
+                        .iter()
+                        .map(|c| match c.piece {
+                            0 => p.tone,
+                            k => head.predict(&sentiment::features(&embs[ids[k]], q)).tone,
+                        })
+                        .collect();
                     r.status = Status::Coded;
                     r.codes = codes;
                     r.outcomes = outcomes;
@@ -216,6 +228,7 @@ pub fn code_responses(
                 nearest: vec![],
                 sentiment: None,
                 sentiment_score: 0.0,
+                code_tones: vec![],
                 attributes: vec![String::new(); by_cols.len()],
             });
         }

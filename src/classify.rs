@@ -51,6 +51,16 @@ struct Prototype {
 pub struct Assigned {
     pub code: String,
     pub score: f32,
+    /// The piece of the answer where the code scored best: 0 the whole answer, 1.. its
+    /// sentences. Aspect sentiment reads that piece.
+    #[serde(skip)]
+    pub piece: usize,
+}
+
+impl Assigned {
+    pub fn new(code: impl Into<String>, score: f32) -> Assigned {
+        Assigned { code: code.into(), score, piece: 0 }
+    }
 }
 
 pub struct Classifier {
@@ -131,6 +141,7 @@ impl Classifier {
             _ => None,
         };
         let mut best = vec![f32::MIN; n];
+        let mut best_piece = vec![0usize; n];
         let mut chosen = vec![false; n];
         let mut whole_top = f32::MIN;
         for (j, e) in pieces.iter().enumerate() {
@@ -140,7 +151,10 @@ impl Classifier {
                 whole_top = top;
             }
             for i in 0..n {
-                best[i] = best[i].max(s[i]);
+                if s[i] > best[i] {
+                    best[i] = s[i];
+                    best_piece[i] = j;
+                }
                 if s[i] >= self.protos[i].threshold && s[i] >= top - self.settings.margin {
                     chosen[i] = true;
                 }
@@ -148,15 +162,15 @@ impl Classifier {
         }
         let mut codes: Vec<Assigned> = (0..n)
             .filter(|&i| chosen[i])
-            .map(|i| Assigned { code: self.protos[i].id.clone(), score: best[i] })
+            .map(|i| Assigned { code: self.protos[i].id.clone(), score: best[i], piece: best_piece[i] })
             .collect();
         codes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
         codes.truncate(self.settings.max_codes);
         if let Some(fs) = fallback_score.filter(|&fs| fs > whole_top) {
-            return (vec![Assigned { code: self.fallback.clone(), score: fs }], best);
+            return (vec![Assigned::new(self.fallback.clone(), fs)], best);
         }
         if codes.is_empty() {
-            codes.push(Assigned { code: self.fallback.clone(), score: 0.0 });
+            codes.push(Assigned::new(self.fallback.clone(), 0.0));
         }
         (codes, best)
     }

@@ -287,11 +287,12 @@ description = "d"
             text: String::new(),
             status: Status::Coded,
             reason: String::new(),
-            codes: codes.iter().map(|c| Assigned { code: c.to_string(), score: 0.5 }).collect(),
+            codes: codes.iter().map(|c| Assigned::new(*c, 0.5)).collect(),
             outcomes,
             nearest: vec![],
             sentiment: None,
             sentiment_score: 0.0,
+            code_tones: vec![],
             attributes: vec![district.to_string()],
         }
     }

@@ -167,18 +167,18 @@ impl CodeHead {
     pub fn assign(&self, x: &[f32], fallback: &str) -> (Vec<Assigned>, Vec<Assigned>) {
         let p = self.probs(x);
         let mut all: Vec<Assigned> =
-            self.codes.iter().zip(&p).map(|(c, s)| Assigned { code: c.clone(), score: *s }).collect();
+            self.codes.iter().zip(&p).map(|(c, s)| Assigned::new(c.clone(), *s)).collect();
         all.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
         let mut codes: Vec<Assigned> = self
             .codes
             .iter()
             .enumerate()
             .filter(|(i, _)| p[*i] >= self.thresholds[*i])
-            .map(|(i, c)| Assigned { code: c.clone(), score: p[i] })
+            .map(|(i, c)| Assigned::new(c.clone(), p[i]))
             .collect();
         codes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
         if codes.is_empty() {
-            codes.push(Assigned { code: fallback.to_string(), score: 0.0 });
+            codes.push(Assigned::new(fallback, 0.0));
         }
         all.truncate(3);
         (codes, all)

@@ -33,7 +33,7 @@ pub fn coded_responses_csv(
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = [
         "id", "line", "question", "question_text", "text", "status", "reason", "codes", "outcomes",
-        "code_scores", "nearest", "sentiment", "sentiment_score",
+        "code_scores", "nearest", "sentiment", "sentiment_score", "code_sentiments",
     ]
     .map(String::from)
     .to_vec();
@@ -56,6 +56,7 @@ pub fn coded_responses_csv(
             scores(&r.nearest),
             r.sentiment.map(|t| t.as_str().to_string()).unwrap_or_default(),
             if coded { format!("{:.3}", r.sentiment_score) } else { String::new() },
+            r.codes.iter().zip(&r.code_tones).map(|(a, t)| format!("{}={}", a.code, t.as_str())).collect::<Vec<_>>().join(";"),
         ];
         rec.extend(r.attributes.iter().cloned());
         w.write_record(&rec)?;

@@ -389,3 +389,31 @@ fn cross_tabs_by_district_match_the_coded_file_and_hide_small_counts() {
         assert!(summary.contains("[c] = suppressed to protect confidentiality: fewer than 10 respondents"));
     }
 }
+
+/// Aspect sentiment: each code carries the tone of the sentence it was found in.
+#[test]
+fn each_code_gets_the_sentiment_of_its_own_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("aspect.csv");
+    std::fs::write(
+        &input,
+        "id,Any comments on the plan?\n1,\"The library service is brilliant and the staff are so helpful. But the potholes on our roads are a disgrace and nobody fixes them.\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--text", "2", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .success();
+    let (h, rows) = read_csv(&out.join("coded_responses.csv"));
+    let cs = h.iter().position(|c| c == "code_sentiments").unwrap();
+    let tones: BTreeMap<&str, &str> = rows[0][cs].split(';').filter_map(|p| p.split_once('=')).collect();
+    assert_eq!(tones.get("6.4"), Some(&"positive"), "{:?}", rows[0]);
+    assert_eq!(tones.get("8.2"), Some(&"negative"), "{:?}", rows[0]);
+    let sentiment_table = std::fs::read_to_string(out.join("tables/q1_sentiment.csv")).unwrap();
+    assert!(sentiment_table.contains("6.4,Cultural and historical heritage are enjoyed and conserved,1,1 (100.0%),0 (0.0%),0 (0.0%),0 (0.0%)"), "{sentiment_table}");
+    assert!(sentiment_table.contains("8.2,Infrastructure for sustainable growth,1,0 (0.0%),0 (0.0%),1 (100.0%),0 (0.0%)"), "{sentiment_table}");
+}
