@@ -209,6 +209,56 @@ pub fn sentiment_table(q: &QuestionCounts, codebook: &Codebook) -> TableData {
     }
 }
 
+/// Agree-disagree and similar scales, in the order a report lists them.
+const SCALES: &[&[&str]] = &[
+    &["strongly agree", "tend to agree", "agree", "neither agree nor disagree", "tend to disagree", "disagree", "strongly disagree", "don't know", "dont know", "not sure"],
+    &["very satisfied", "satisfied", "fairly satisfied", "neither satisfied nor dissatisfied", "fairly dissatisfied", "dissatisfied", "very dissatisfied", "don't know"],
+    &["very important", "important", "fairly important", "not very important", "not important", "not at all important", "don't know"],
+    &["yes", "no", "don't know", "not sure"],
+];
+
+/// A closed question: count and % of those who answered per option, not answered, and the
+/// base. Options follow a known scale's order when they all belong to one, else most chosen first.
+pub fn closed_table(key: &str, header: &str, values: &[&str]) -> TableData {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut not_answered = 0;
+    for v in values {
+        let v = v.trim();
+        if v.is_empty() {
+            not_answered += 1;
+        } else if let Some(e) = counts.iter_mut().find(|(o, _)| o == v) {
+            e.1 += 1;
+        } else {
+            counts.push((v.to_string(), 1));
+        }
+    }
+    let base: usize = counts.iter().map(|(_, n)| n).sum();
+    let rank = |o: &str| -> Option<usize> {
+        let l = o.to_lowercase().replace('\u{2019}', "'");
+        SCALES.iter().find_map(|s| s.iter().position(|x| *x == l))
+    };
+    let scale = SCALES.iter().find(|s| {
+        counts.iter().all(|(o, _)| s.contains(&o.to_lowercase().replace('\u{2019}', "'").as_str()))
+    });
+    match scale {
+        Some(_) => counts.sort_by_key(|(o, _)| rank(o)),
+        None => counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))),
+    }
+    let mut rows: Vec<Vec<String>> =
+        counts.iter().map(|(o, n)| vec![o.clone(), n.to_string(), pct(*n, base)]).collect();
+    rows.push(vec!["Not answered".into(), not_answered.to_string(), String::new()]);
+    TableData {
+        name: key.to_lowercase(),
+        title: format!("{key}: {header}"),
+        header: ["Response", "Respondents", "% of base"].map(String::from).to_vec(),
+        rows,
+        notes: vec![format!(
+            "Base: all who answered {key} (n={base}); {not_answered} of {} respondents did not answer.",
+            values.len()
+        )],
+    }
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {

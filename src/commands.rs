@@ -123,6 +123,19 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     std::fs::create_dir_all(&tables_dir).with_context(|| format!("{}: cannot create", tables_dir.display()))?;
     let accounting = aggregate::accounting_table(table.rows_read(), &counts);
     report::write_atomic(&tables_dir.join("accounting.csv"), &report::table_csv(&accounting)?)?;
+    // Closed questions: every column detected as one (not an open question or attribute).
+    let roles = table.roles();
+    let closed: Vec<aggregate::TableData> = (0..table.headers.len())
+        .filter(|c| roles[*c] == Role::ClosedQuestion && !text_cols.contains(c) && !by_cols.contains(c))
+        .enumerate()
+        .map(|(i, c)| {
+            let values: Vec<&str> = table.values(c).collect();
+            aggregate::closed_table(&format!("C{}", i + 1), &table.headers[c], &values)
+        })
+        .collect();
+    for t in &closed {
+        report::write_atomic(&tables_dir.join(format!("{}.csv", t.name)), &report::table_csv(t)?)?;
+    }
     let mut per_question = Vec::new();
     let by_slugs = crosstab::slugs(&by_headers);
     for (qi, q) in counts.iter().enumerate() {
@@ -147,6 +160,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         codebook: format!("{} (version {}, sha256 {})", codebook.name, codebook.version, &codebook.sha256[..12]),
         model: format!("{} (sentence embeddings, zero-shot similarity to the codebook; sentiment head)", info.name),
         accounting: &accounting,
+        closed: closed.clone(),
         per_question,
     });
     report::write_atomic(&args.out.join("summary.md"), summary.as_bytes())?;
@@ -156,6 +170,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "consult_version": env!("CARGO_PKG_VERSION"),
         "input": args.input.display().to_string(),
         "input_format": table.format,
+        "closed_questions": closed.iter().map(|t| t.title.clone()).collect::<Vec<_>>(),
         "rows_read": table.rows_read(),
         "rows_rejected": table.rejected.len(),
         "rejected": table.rejected.iter().map(|r| json!({"line": r.line, "reason": r.reason})).collect::<Vec<_>>(),

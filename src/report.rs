@@ -83,9 +83,11 @@ pub fn table_md(t: &TableData) -> String {
     // Right-align the columns whose every cell is a number, a percentage or a count (or
     // a suppressed count, `[c]`).
     let numeric = |i: usize| {
-        !t.rows.is_empty()
+        t.rows.iter().any(|r| r.get(i).is_some_and(|c| !c.is_empty()))
             && t.rows.iter().all(|r| {
-                r.get(i).is_some_and(|c| c.starts_with(|ch: char| ch.is_ascii_digit()) || c == "-" || c == "[c]")
+                r.get(i).is_some_and(|c| {
+                    c.starts_with(|ch: char| ch.is_ascii_digit()) || c.is_empty() || c == "-" || c == "[c]"
+                })
             })
     };
     s += "|";
@@ -110,6 +112,8 @@ pub struct SummaryInput<'a> {
     pub codebook: String,
     pub model: String,
     pub accounting: &'a TableData,
+    /// Closed questions (agree-disagree scales and the like), tabulated.
+    pub closed: Vec<TableData>,
     /// Per question: its counts, codes table, sentiment table and cross-tabs by each `--by`.
     pub per_question: Vec<(&'a QuestionCounts, TableData, TableData, Vec<TableData>)>,
 }
@@ -125,6 +129,12 @@ pub fn summary_md(s: &SummaryInput) -> String {
             views raised by those who chose to respond, not the views of the population.\n\n";
     out += "## Answers per question\n\n";
     out += &table_md(s.accounting);
+    if !s.closed.is_empty() {
+        out += "## Closed questions\n\n";
+        for t in &s.closed {
+            out += &table_md(t);
+        }
+    }
     for (q, codes, tones, crosstabs) in &s.per_question {
         out += &format!("## {}: {}\n\n", q.key, q.question);
         out += &format!(

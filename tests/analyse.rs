@@ -99,7 +99,23 @@ fn fixture_run_accounts_for_every_row_and_tables_match_the_coded_file() {
         }
         assert!(seen > 0);
     }
+    // Closed questions are tabulated: count and % of those who answered, in scale order.
+    let (ch, c1) = read_csv(&out1.join("tables/c1.csv"));
+    assert_eq!(ch, vec!["Response", "Respondents", "% of base"]);
+    let want = [
+        ["Strongly agree", "77", "38.9%"],
+        ["Tend to agree", "51", "25.8%"],
+        ["Neither agree nor disagree", "27", "13.6%"],
+        ["Tend to disagree", "19", "9.6%"],
+        ["Strongly disagree", "17", "8.6%"],
+        ["Don't know", "7", "3.5%"],
+        ["Not answered", "2", ""],
+    ];
+    assert_eq!(c1, want.iter().map(|r| r.map(String::from).to_vec()).collect::<Vec<_>>());
+    assert_eq!(run["closed_questions"].as_array().unwrap().len(), 5);
+
     let summary = std::fs::read_to_string(out1.join("summary.md")).unwrap();
+    assert!(summary.contains("_Base: all who answered C1 (n=198); 2 of 200 respondents did not answer._"));
     assert!(summary.contains("Base: all who answered Q1"));
     assert!(summary.contains("percentages can sum to more than 100%"));
 
