@@ -27,6 +27,8 @@ pub struct QuestionCounts {
     pub tone_by_code: BTreeMap<String, [usize; 4]>,
     #[serde(skip)]
     pub tone_all: [usize; 4],
+    /// Campaign groups among the answers: id and size.
+    pub campaigns: Vec<(String, usize)>,
 }
 
 /// A rendered table: a title, a header row, body rows and notes under it.
@@ -57,6 +59,7 @@ pub fn count(questions: &[Question], responses: &[CodedResponse]) -> Vec<Questio
                 code_counts: BTreeMap::new(),
                 tone_by_code: BTreeMap::new(),
                 tone_all: [0; 4],
+                campaigns: Vec::new(),
             };
             for r in responses.iter().filter(|r| r.question == qi) {
                 c.rows += 1;
@@ -74,6 +77,12 @@ pub fn count(questions: &[Question], responses: &[CodedResponse]) -> Vec<Questio
                 }
                 if r.status != Status::Coded {
                     continue;
+                }
+                if let Some(id) = &r.campaign {
+                    match c.campaigns.iter_mut().find(|(g, _)| g == id) {
+                        Some(g) => g.1 += 1,
+                        None => c.campaigns.push((id.clone(), 1)),
+                    }
                 }
                 let tone = r.sentiment.map(|t| t.index());
                 if let Some(t) = tone {

@@ -63,6 +63,8 @@ pub struct CodedResponse {
     pub code_tones: Vec<Tone>,
     /// Values of the `--by` attribute columns.
     pub attributes: Vec<String>,
+    /// Campaign (template) group id, e.g. `Q1-C1`, when the answer is one of several identical ones.
+    pub campaign: Option<String>,
 }
 
 /// How answers are given codes: zero-shot similarity to the codebook, or trained heads.
@@ -179,6 +181,7 @@ pub fn code_responses(
                 sentiment_score: 0.0,
                 code_tones: vec![],
                 attributes: attributes.clone(),
+                campaign: None,
             };
             match &pieces_of[k] {
                 Err(why) => r.reason = why.as_str().to_string(),
@@ -230,9 +233,46 @@ pub fn code_responses(
                 sentiment_score: 0.0,
                 code_tones: vec![],
                 attributes: vec![String::new(); by_cols.len()],
+                campaign: None,
             });
         }
     }
     out.sort_by_key(|r| (r.line, r.question));
+    mark_campaigns(&mut out, questions);
     Ok((out, timings))
+}
+
+/// Groups identical substantive answers to a question (same [`normalise::fold`], at least
+/// [`normalise::CAMPAIGN_MIN_WORDS`] words, at least [`normalise::CAMPAIGN_MIN_SIZE`]
+/// respondents) under a campaign id, numbered in order of first appearance.
+pub fn mark_campaigns(responses: &mut [CodedResponse], questions: &[Question]) {
+    for (qi, q) in questions.iter().enumerate() {
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, r) in responses.iter().enumerate() {
+            if r.question != qi || r.status != Status::Coded {
+                continue;
+            }
+            let key = normalise::fold(&r.text);
+            if key.split(' ').count() < normalise::CAMPAIGN_MIN_WORDS {
+                continue;
+            }
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        let mut n = 0;
+        for (_, members) in groups.into_iter().filter(|(_, m)| m.len() >= normalise::CAMPAIGN_MIN_SIZE) {
+            n += 1;
+            for i in members {
+                responses[i].campaign = Some(format!("{}-C{n}", q.key));
+            }
+        }
+    }
+}
+
+/// The responses with each campaign group counted once (its first member kept).
+pub fn campaigns_once(responses: &[CodedResponse]) -> Vec<CodedResponse> {
+    let mut seen = std::collections::HashSet::new();
+    responses.iter().filter(|r| r.campaign.as_ref().is_none_or(|c| seen.insert(c.clone()))).cloned().collect()
 }

@@ -112,6 +112,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let (responses, timings) =
         analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &head, &encoder)?;
     let counts = aggregate::count(&questions, &responses);
+    let counts_once = aggregate::count(&questions, &analyse::campaigns_once(&responses));
 
     // Render.
     let by_headers: Vec<String> = by_cols.iter().map(|&c| table.headers[c].clone()).collect();
@@ -141,12 +142,18 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     for (qi, q) in counts.iter().enumerate() {
         let ct = aggregate::codes_table(q, &codebook);
         let st = aggregate::sentiment_table(q, &codebook);
-        let xs: Vec<_> = (0..by_headers.len())
+        let mut xs: Vec<aggregate::TableData> = Vec::new();
+        if !q.campaigns.is_empty() {
+            let mut once = aggregate::codes_table(&counts_once[qi], &codebook);
+            once.name = format!("{}_campaigns_once", once.name);
+            once.title = format!("{} (each campaign counted once)", once.title);
+            xs.push(once);
+        }
+        xs.extend((0..by_headers.len())
             .map(|b| {
                 let rs = responses.iter().filter(|r| r.question == qi);
                 crosstab::crosstab(&q.key, rs, b, &by_headers[b], &by_slugs[b], &codebook, args.suppress)
-            })
-            .collect();
+            }));
         for t in [&ct, &st].into_iter().chain(&xs) {
             report::write_atomic(&tables_dir.join(format!("{}.csv", t.name)), &report::table_csv(t)?)?;
         }
@@ -179,6 +186,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "questions": counts.iter().map(|q| json!({
             "key": q.key, "question": q.question, "rows": q.rows, "coded": q.coded, "blank": q.blank,
             "blank_empty": q.blank_empty, "blank_non_substantive": q.blank_non_substantive, "rejected": q.rejected,
+            "campaigns": q.campaigns.iter().map(|(id, n)| json!({"id": id, "size": n})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "model": info,
         "codebook": {"name": codebook.name, "version": codebook.version, "source": codebook.source, "sha256": codebook.sha256},

@@ -294,6 +294,7 @@ description = "d"
             sentiment_score: 0.0,
             code_tones: vec![],
             attributes: vec![district.to_string()],
+            campaign: None,
         }
     }
 

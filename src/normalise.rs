@@ -10,6 +10,12 @@ pub const NON_SUBSTANTIVE: &[&str] = &[
     "don t know", "no thanks", "no thank you", "nope", "x", "n/a",
 ];
 
+/// Identical answers (after [`fold`]) given by at least this many respondents to one
+/// question form a campaign (template) group...
+pub const CAMPAIGN_MIN_SIZE: usize = 3;
+/// ...when they have at least this many words (short common answers are not campaigns).
+pub const CAMPAIGN_MIN_WORDS: usize = 12;
+
 /// Why an answer is not classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -33,7 +33,7 @@ pub fn coded_responses_csv(
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = [
         "id", "line", "question", "question_text", "text", "status", "reason", "codes", "outcomes",
-        "code_scores", "nearest", "sentiment", "sentiment_score", "code_sentiments",
+        "code_scores", "nearest", "sentiment", "sentiment_score", "code_sentiments", "campaign",
     ]
     .map(String::from)
     .to_vec();
@@ -57,6 +57,7 @@ pub fn coded_responses_csv(
             r.sentiment.map(|t| t.as_str().to_string()).unwrap_or_default(),
             if coded { format!("{:.3}", r.sentiment_score) } else { String::new() },
             r.codes.iter().zip(&r.code_tones).map(|(a, t)| format!("{}={}", a.code, t.as_str())).collect::<Vec<_>>().join(";"),
+            r.campaign.clone().unwrap_or_default(),
         ];
         rec.extend(r.attributes.iter().cloned());
         w.write_record(&rec)?;
@@ -114,7 +115,8 @@ pub struct SummaryInput<'a> {
     pub accounting: &'a TableData,
     /// Closed questions (agree-disagree scales and the like), tabulated.
     pub closed: Vec<TableData>,
-    /// Per question: its counts, codes table, sentiment table and cross-tabs by each `--by`.
+    /// Per question: its counts, codes table, sentiment table, and further tables (the codes
+    /// table with each campaign counted once, cross-tabs by each `--by`).
     pub per_question: Vec<(&'a QuestionCounts, TableData, TableData, Vec<TableData>)>,
 }
 
@@ -141,6 +143,14 @@ pub fn summary_md(s: &SummaryInput) -> String {
             "Answered: {} substantive, {} blank ({} empty, {} non-substantive), {} rejected, of {} rows.\n\n",
             q.coded, q.blank, q.blank_empty, q.blank_non_substantive, q.rejected, q.rows
         );
+        if !q.campaigns.is_empty() {
+            let sizes: Vec<String> = q.campaigns.iter().map(|(id, n)| format!("{id}: {n} identical answers")).collect();
+            out += &format!(
+                "Campaign (template) responses: {} group(s) ({}). Tables are shown with all answers, then with each campaign counted once.\n\n",
+                q.campaigns.len(),
+                sizes.join("; ")
+            );
+        }
         out += &table_md(codes);
         out += &table_md(tones);
         for x in crosstabs {

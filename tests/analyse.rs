@@ -129,6 +129,28 @@ fn fixture_run_accounts_for_every_row_and_tables_match_the_coded_file() {
     let biggest = by_text.values().max_by_key(|v| v.len()).unwrap();
     assert_eq!(biggest.len(), expected["campaign"]["size"].as_u64().unwrap() as usize);
     assert!(biggest.iter().all(|c| *c == biggest[0]));
+    // ... and grouped as one campaign, reported with all answers and counted once.
+    let size = expected["campaign"]["size"].as_u64().unwrap();
+    let cq = questions.iter().find(|q| q["question"] == camp).unwrap();
+    assert_eq!(cq["campaigns"], serde_json::json!([{"id": format!("{}-C1", cq["key"].as_str().unwrap()), "size": size}]));
+    let camp_rows = rows.iter().filter(|r| !r[ix("campaign")].is_empty()).count();
+    assert_eq!(camp_rows as u64, size);
+    let key = cq["key"].as_str().unwrap().to_lowercase();
+    let (_, once) = read_csv(&out1.join(format!("tables/{key}_codes_campaigns_once.csv")));
+    let (_, all) = read_csv(&out1.join(format!("tables/{key}_codes.csv")));
+    let camp_codes: Vec<&str> = biggest[0].split(';').collect();
+    for (a, o) in all.iter().zip(&once) {
+        let (na, no): (u64, u64) = (a[2].parse().unwrap(), o[2].parse().unwrap());
+        let dropped = if camp_codes.contains(&a[0].as_str()) { size - 1 } else { 0 };
+        if a[0].contains('.') || !["5", "6", "7", "8", "9"].contains(&a[0].as_str()) {
+            assert_eq!(na - no, dropped, "code {}", a[0]);
+        }
+    }
+    for q in questions {
+        if q["question"] != camp {
+            assert_eq!(q["campaigns"], serde_json::json!([]), "{}", q["question"]);
+        }
+    }
 
     // A second run gives identical files (run.json differs only in timings).
     analyse(&out2);
