@@ -64,13 +64,13 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
     let table = Table::read_sheet(&args.input, args.sheet.as_deref())?;
     say(format!("Read {} as {}: {} rows", args.input.display(), table.format, table.rows_read()));
+    let roles = table.roles();
     let id_col = match &args.id {
         Some(n) => Some(table.column(n)?),
         None => table.detect_id_column(),
     };
     let by_cols: Vec<usize> = args.by.iter().map(|n| table.column(n)).collect::<Result<_>>()?;
     let text_cols: Vec<usize> = if args.text.is_empty() {
-        let roles = table.roles();
         let found: Vec<usize> = (0..table.headers.len())
             .filter(|c| roles[*c] == Role::OpenText && Some(*c) != id_col && !by_cols.contains(c))
             .collect();
@@ -125,7 +125,6 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let accounting = aggregate::accounting_table(table.rows_read(), &counts);
     report::write_atomic(&tables_dir.join("accounting.csv"), &report::table_csv(&accounting)?)?;
     // Closed questions: every column detected as one (not an open question or attribute).
-    let roles = table.roles();
     let closed: Vec<aggregate::TableData> = (0..table.headers.len())
         .filter(|c| roles[*c] == Role::ClosedQuestion && !text_cols.contains(c) && !by_cols.contains(c))
         .enumerate()
