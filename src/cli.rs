@@ -112,7 +112,8 @@ pub struct TrainArgs {
     pub question: String,
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
-    #[arg(long, default_value_t = 300)]
+    /// Full-batch Adam epochs (1,000 beat 300 on the NHS FFT benchmark: macro-F1 0.485 vs 0.472).
+    #[arg(long, default_value_t = 1000)]
     pub epochs: usize,
 }
 

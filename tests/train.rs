@@ -44,7 +44,7 @@ fn committed_sentiment_head_is_reproduced_by_train_sentiment() {
 /// `consult train` learns per-code heads from a coded sample and `analyse --head` applies
 /// them: NHS FFT, folds 1-4 to train, fold 0 held out (bench/fft_sets.py), scored by
 /// `consult evaluate` over codes with at least 3 test examples. Floors sit a little under the
-/// figures in BENCHMARKS.md (micro 0.629, macro 0.472).
+/// figures in BENCHMARKS.md (micro 0.641, macro 0.485).
 #[test]
 fn trained_heads_code_held_out_nhs_fft_answers() {
     let dir = tempfile::tempdir().unwrap();
@@ -97,6 +97,6 @@ fn trained_heads_code_held_out_nhs_fft_answers() {
         }
     }
     let (micro, macro_) = (micro.unwrap(), macro_.unwrap());
-    assert!(micro >= 0.60, "micro-F1 {micro}");
-    assert!(macro_ >= 0.44, "macro-F1 {macro_}");
+    assert!(micro >= 0.62, "micro-F1 {micro}");
+    assert!(macro_ >= 0.46, "macro-F1 {macro_}");
 }
