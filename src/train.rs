@@ -145,12 +145,12 @@ pub fn read_reviews(data: &Path) -> Result<Vec<Item>> {
     Ok(items)
 }
 
-/// Embeds items' texts and questions (each distinct text once) into head features.
-pub fn featurise(items: &[Item], encoder: &dyn Encoder) -> Result<Vec<Vec<f32>>> {
+/// Embeds (answer, question) pairs (each distinct text once) into head features.
+pub fn featurise(pairs: &[(&str, &str)], encoder: &dyn Encoder) -> Result<Vec<Vec<f32>>> {
     let mut idx: HashMap<&str, usize> = HashMap::new();
     let mut texts: Vec<&str> = Vec::new();
-    for it in items {
-        for s in [it.text.as_str(), it.question.as_str()] {
+    for &(text, question) in pairs {
+        for s in [text, question] {
             idx.entry(s).or_insert_with(|| {
                 texts.push(s);
                 texts.len() - 1
@@ -158,7 +158,7 @@ pub fn featurise(items: &[Item], encoder: &dyn Encoder) -> Result<Vec<Vec<f32>>>
         }
     }
     let embs = encoder.embed(&texts)?;
-    Ok(items.iter().map(|it| features(&embs[idx[it.text.as_str()]], &embs[idx[it.question.as_str()]])).collect())
+    Ok(pairs.iter().map(|(t, q)| features(&embs[idx[t]], &embs[idx[q]])).collect())
 }
 
 fn argmax(p: &[f32]) -> usize {
@@ -191,7 +191,8 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     eprintln!("train-sentiment: {n_fft} FFT answers, {n_polis} consultation-style statements, {n_reviews} review sentences");
     let encoder = load_encoder(args.model.as_deref())?;
     let t0 = std::time::Instant::now();
-    let x = featurise(&items, &encoder)?;
+    let pairs: Vec<(&str, &str)> = items.iter().map(|it| (it.text.as_str(), it.question.as_str())).collect();
+    let x = featurise(&pairs, &encoder)?;
     eprintln!("train-sentiment: embedded in {:.1}s", t0.elapsed().as_secs_f64());
     let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == 0).collect();
     let tr: Vec<usize> = (0..items.len()).filter(|&i| !test[i]).collect();
@@ -296,13 +297,9 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         .collect();
     eprintln!("train: {} coded answers ({} blank skipped), {} codes", texts.len(), skipped, codes.len());
     let encoder = load_encoder(args.model.as_deref())?;
-    let items: Vec<Item> = texts
-        .into_iter()
-        .enumerate()
-        .map(|(i, (text, question))| Item { key: i.to_string(), question, text, grade: 0, tone: None, weight: 1.0 })
-        .collect();
+    let pairs: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (t.as_str(), q.as_str())).collect();
     let t0 = std::time::Instant::now();
-    let x = featurise(&items, &encoder)?;
+    let x = featurise(&pairs, &encoder)?;
     let embed_seconds = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
     let settings = crate::heads::FitSettings { epochs: args.epochs, ..Default::default() };
@@ -310,7 +307,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let train_seconds = t1.elapsed().as_secs_f64();
     head.meta = json!({
         "gold": args.gold.display().to_string(),
-        "examples": items.len(),
+        "examples": pairs.len(),
         "codebook": {"name": codebook.name, "sha256": codebook.sha256},
         "model": encoder.info().name,
         "features": "[answer, question, answer*question] sentence embeddings",
