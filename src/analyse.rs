@@ -247,7 +247,8 @@ pub fn code_responses(
 /// respondents) under a campaign id, numbered in order of first appearance.
 pub fn mark_campaigns(responses: &mut [CodedResponse], questions: &[Question]) {
     for (qi, q) in questions.iter().enumerate() {
-        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        // Members by folded text; a HashMap keeps this linear in the number of answers.
+        let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, r) in responses.iter().enumerate() {
             if r.question != qi || r.status != Status::Coded {
                 continue;
@@ -256,13 +257,14 @@ pub fn mark_campaigns(responses: &mut [CodedResponse], questions: &[Question]) {
             if key.split(' ').count() < normalise::CAMPAIGN_MIN_WORDS {
                 continue;
             }
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((key, vec![i])),
-            }
+            groups.entry(key).or_default().push(i);
         }
+        // Numbered in order of first appearance (members are in response order).
+        let mut big: Vec<Vec<usize>> =
+            groups.into_values().filter(|m| m.len() >= normalise::CAMPAIGN_MIN_SIZE).collect();
+        big.sort_by_key(|m| m[0]);
         let mut n = 0;
-        for (_, members) in groups.into_iter().filter(|(_, m)| m.len() >= normalise::CAMPAIGN_MIN_SIZE) {
+        for members in big {
             n += 1;
             for i in members {
                 responses[i].campaign = Some(format!("{}-C{n}", q.key));

@@ -112,7 +112,12 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let (responses, timings) =
         analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &head, &encoder)?;
     let counts = aggregate::count(&questions, &responses);
-    let counts_once = aggregate::count(&questions, &analyse::campaigns_once(&responses));
+    // Counts with each campaign counted once: only needed when there are campaigns.
+    let counts_once = if counts.iter().any(|q| !q.campaigns.is_empty()) {
+        aggregate::count(&questions, &analyse::campaigns_once(&responses))
+    } else {
+        Vec::new()
+    };
 
     // Render.
     let by_headers: Vec<String> = by_cols.iter().map(|&c| table.headers[c].clone()).collect();
