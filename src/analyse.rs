@@ -65,6 +65,10 @@ pub struct CodedResponse {
     pub attributes: Vec<String>,
     /// Campaign (template) group id, e.g. `Q1-C1`, when the answer is one of several identical ones.
     pub campaign: Option<String>,
+    /// The whole answer's sentence embedding (unit length), for quotes and near-duplicate
+    /// campaigns. Not written out.
+    #[serde(skip)]
+    pub vector: Option<Embedding>,
 }
 
 /// How answers are given codes: zero-shot similarity to the codebook, or trained heads.
@@ -182,6 +186,7 @@ pub fn code_responses(
                 code_tones: vec![],
                 attributes: attributes.clone(),
                 campaign: None,
+                vector: None,
             };
             match &pieces_of[k] {
                 Err(why) => r.reason = why.as_str().to_string(),
@@ -211,6 +216,7 @@ pub fn code_responses(
                     r.nearest = nearest;
                     r.sentiment = Some(p.tone);
                     r.sentiment_score = p.score;
+                    r.vector = Some(embs[ids[0]].clone());
                 }
             }
             out.push(r);
@@ -234,6 +240,7 @@ pub fn code_responses(
                 code_tones: vec![],
                 attributes: vec![String::new(); by_cols.len()],
                 campaign: None,
+                vector: None,
             });
         }
     }

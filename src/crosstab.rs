@@ -295,6 +295,7 @@ description = "d"
             code_tones: vec![],
             attributes: vec![district.to_string()],
             campaign: None,
+            vector: None,
         }
     }
 
