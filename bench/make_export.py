@@ -89,6 +89,41 @@ CONTEXT = [
 ]
 
 
+# Word swaps, places and reasons for per-sentence variation, so that sentences made from the
+# same source read as different answers (real answers rarely repeat beyond campaigns).
+SWAPS = [("council", "County Council"), ("Council", "LCC"), ("really", "very"), ("please", "pls"),
+         ("Please", "Can you please"), ("more", "a lot more"), ("need", "really need"), ("road", "street"),
+         ("roads", "streets"), ("should", "must"), ("must", "should"), ("people", "residents"),
+         ("residents", "local people"), ("children", "kids"), ("money", "funding"), ("very", "extremely"),
+         ("town", "village"), ("village", "town"), ("is", "is definitely"), ("the", "our"), ("We", "We all"),
+         ("I", "Myself, I"), ("good", "great"), ("bad", "terrible"), ("support", "back")]
+REASONS = ["because it affects everyone", "as things stand it is not good enough", "for the sake of our children",
+           "since it costs more in the long run", "because nobody else will", "as I said last time",
+           "which I raised at the last parish meeting", "as it has got worse since the pandemic",
+           "because older people are struggling", "which would make a real difference"]
+
+
+def perturb(rng, s):
+    """Light changes to one source sentence: a word swapped, a place or a reason added, a typo."""
+    u = rng.random()
+    if u < 0.30:
+        ws = s.split(" ")
+        hits = [(i, b) for i, w in enumerate(ws) for a, b in SWAPS if w == a]
+        if hits:
+            i, b = rng.choice(hits)
+            ws[i] = b
+            s = " ".join(ws)
+    elif u < 0.42:
+        end = s[-1] if s[-1:] in ".!?" else ""
+        s = s[:len(s) - len(end)] + " in " + rng.choice(PLACES) + (end or ".")
+    elif u < 0.52:
+        end = s[-1] if s[-1:] in ".!?" else ""
+        s = s[:len(s) - len(end)] + ", " + rng.choice(REASONS) + (end or ".")
+    elif u < 0.60:
+        s = typo(rng, s)
+    return s
+
+
 def load_fixture_pools():
     """The fixture's answer pools, by outcome, and its general pool (tone tags removed)."""
     spec = importlib.util.spec_from_file_location("make_fixture", os.path.join(ROOT, "fixtures", "make_fixture.py"))
@@ -194,7 +229,7 @@ class Sources:
 def answer(rng, src, q):
     n = target_length(rng)
     if n <= 15:
-        return close(rng, vary(rng, src.sentence(rng, q, max_words=max(n, 4))))
+        return close(rng, vary(rng, perturb(rng, src.sentence(rng, q, max_words=max(n, 4)))))
     parts = []
     if n > 60 and rng.random() < 0.5:
         parts.append(rng.choice(CONTEXT).format(place=rng.choice(PLACES), n=rng.randint(2, 45)))
@@ -202,7 +237,7 @@ def answer(rng, src, q):
         # A whole fixture answer as the core, as written.
         parts.append(rng.choice(src.whole_by_q[q]))
     while sum(words(p) for p in parts) < n:
-        parts.append(src.sentence(rng, q))
+        parts.append(perturb(rng, src.sentence(rng, q)))
     text = vary(rng, parts[0])
     for p in parts[1:]:
         link = rng.choice(LINKS)
