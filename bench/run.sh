@@ -32,7 +32,6 @@ if [ $# -gt 0 ]; then SECTIONS=("$@"); else SECTIONS=("${ALL[@]}"); fi
 for s in "${SECTIONS[@]}"; do
   [[ " ${ALL[*]} " == *" $s "* ]] || { echo "bench/run.sh: unknown section '$s' (one of: ${ALL[*]})" >&2; exit 2; }
 done
-want() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cpu_model="$(lscpu | awk -F: '/^Model name/{gsub(/^[ \t]+/, "", $2); print $2; exit}')"
@@ -155,8 +154,8 @@ echo "  consult run.json timings: $(python3 -c 'import json,sys; print(json.dump
 echo "  python timings:           $(cat "$work/python-$BENCH_N.stdout")"
 python3 bench/compare_outputs.py "$work/out-consult-$BENCH_N/coded_responses.csv" "$work/out-python-$BENCH_N/coded_responses.csv" | sed 's/^/  /'
 local ratio; ratio=$(python3 -c "print(f'{$p / $c:.2f}')")
-echo "  wall time: consult $c s, python $p s; python/consult ${ratio}x"
-result "(5) end to end, $(fmt_n $((BENCH_N * 3))) answers: wall s consult / python" "$c / $p (consult ${ratio}x faster)"
+echo "  wall time: consult $c s, python $p s; python / consult ${ratio} (above 1: consult faster)"
+result "(5) end to end, $(fmt_n $((BENCH_N * 3))) answers: wall s consult / python" "$c / $p (python / consult ${ratio})"
 }
 
 section_recode() {
