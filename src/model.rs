@@ -5,6 +5,8 @@
 //! only to its own longest text, and returns unit-length embeddings in input order.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{anyhow, Context, Result};
 use rust_bert::pipelines::common::{ModelType, TokenizerOption};
@@ -60,8 +62,26 @@ pub fn locate_model_dir(explicit: Option<&Path>) -> Option<PathBuf> {
 #[error("{0}")]
 pub struct SetupMissing(pub String);
 
+/// The environment variable that sets how many copies of the model embed side by side.
+pub const THREADS_ENV: &str = "CONSULT_THREADS";
+
+/// One worker per core (at most 4), or `$CONSULT_THREADS`.
+pub fn default_workers() -> usize {
+    std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(4))
+        .max(1)
+}
+
+/// all-MiniLM-L6-v2 on the CPU. Several workers, each its own copy of the model (22M
+/// parameters) running torch single-threaded, take batches from one queue: for a model this
+/// small, whole batches side by side keep the cores busier than torch's intra-op threads,
+/// which spin-wait between the many small operations (65% of the time in libgomp when the
+/// machine is shared). Each batch is computed the same way whichever worker takes it, so
+/// the output does not depend on scheduling.
 pub struct MiniLm {
-    model: SentenceEmbeddingsModel,
+    workers: Vec<Mutex<SentenceEmbeddingsModel>>,
     info: ModelInfo,
     /// Upper bound on padded tokens in one batch (items × longest item).
     pub token_budget: usize,
@@ -102,52 +122,76 @@ impl ModelInfo {
 
 impl MiniLm {
     pub fn load(dir: &Path) -> Result<MiniLm> {
+        MiniLm::load_workers(dir, default_workers())
+    }
+
+    /// Loads `n` copies of the model (in parallel).
+    pub fn load_workers(dir: &Path, n: usize) -> Result<MiniLm> {
         let mut info = ModelInfo::read(dir)?;
-        let res = |f: &str| -> Box<LocalResource> { Box::new(LocalResource::from(dir.join(f))) };
-        let lower_case = tokenizer_lowercases(dir);
-        let tokenizer = TokenizerOption::from_file(
-            ModelType::Bert,
-            dir.join("vocab.txt").to_str().ok_or_else(|| anyhow!("model path is not UTF-8"))?,
-            None,
-            lower_case,
-            None::<bool>,
-            None::<bool>,
-        )
-        .context("loading the tokenizer")?;
-        let config = SentenceEmbeddingsConfig {
-            modules_config_resource: res("modules.json"),
-            transformer_type: ModelType::Bert,
-            transformer_config_resource: res("config.json"),
-            transformer_weights_resource: res("model.safetensors"),
-            pooling_config_resource: res("1_Pooling/config.json"),
-            dense_config_resource: None,
-            dense_weights_resource: None,
-            sentence_bert_config_resource: res("sentence_bert_config.json"),
-            tokenizer_config_resource: res("tokenizer_config.json"),
-            tokenizer_vocab_resource: res("vocab.txt"),
-            tokenizer_merges_resource: None,
-            device: tch::Device::Cpu,
-            kind: None,
-        };
-        let model = SentenceEmbeddingsModel::new_with_tokenizer(config, tokenizer)
-            .with_context(|| format!("loading the sentence embedding model from {}", dir.display()))?;
-        info.dim = model.get_embedding_dim()? as usize;
-        Ok(MiniLm { model, info, token_budget: 1024, max_batch: 64 })
+        let models: Vec<Result<SentenceEmbeddingsModel>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..n.max(1)).map(|_| s.spawn(|| load_one(dir))).collect();
+            handles.into_iter().map(|h| h.join().expect("model loading thread")).collect()
+        });
+        let workers: Vec<Mutex<SentenceEmbeddingsModel>> =
+            models.into_iter().map(|m| m.map(Mutex::new)).collect::<Result<_>>()?;
+        info.dim = lock(&workers[0]).get_embedding_dim()? as usize;
+        Ok(MiniLm { workers, info, token_budget: 1024, max_batch: 64 })
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers.len()
     }
 
     /// Embeds `texts` as one batch in the order given (no sorting): the reference path.
     pub fn embed_in_order(&self, texts: &[&str]) -> Result<Vec<Embedding>> {
-        Ok(self.model.encode(texts).context("encoding a batch")?)
+        Ok(lock(&self.workers[0]).encode(texts).context("encoding a batch")?)
     }
 
     /// Token count of each text as the model sees it (including [CLS] and [SEP], truncated).
     fn token_lengths(&self, texts: &[&str]) -> Vec<usize> {
-        let tok = self.model.get_tokenizer();
+        let model = lock(&self.workers[0]);
+        let tok = model.get_tokenizer();
         texts
             .iter()
             .map(|t| (tok.tokenize(t).len() + 2).min(self.info.max_tokens))
             .collect()
     }
+}
+
+fn lock(m: &Mutex<SentenceEmbeddingsModel>) -> std::sync::MutexGuard<'_, SentenceEmbeddingsModel> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One copy of the model, from local files only.
+fn load_one(dir: &Path) -> Result<SentenceEmbeddingsModel> {
+    let res = |f: &str| -> Box<LocalResource> { Box::new(LocalResource::from(dir.join(f))) };
+    let lower_case = tokenizer_lowercases(dir);
+    let tokenizer = TokenizerOption::from_file(
+        ModelType::Bert,
+        dir.join("vocab.txt").to_str().ok_or_else(|| anyhow!("model path is not UTF-8"))?,
+        None,
+        lower_case,
+        None::<bool>,
+        None::<bool>,
+    )
+    .context("loading the tokenizer")?;
+    let config = SentenceEmbeddingsConfig {
+        modules_config_resource: res("modules.json"),
+        transformer_type: ModelType::Bert,
+        transformer_config_resource: res("config.json"),
+        transformer_weights_resource: res("model.safetensors"),
+        pooling_config_resource: res("1_Pooling/config.json"),
+        dense_config_resource: None,
+        dense_weights_resource: None,
+        sentence_bert_config_resource: res("sentence_bert_config.json"),
+        tokenizer_config_resource: res("tokenizer_config.json"),
+        tokenizer_vocab_resource: res("vocab.txt"),
+        tokenizer_merges_resource: None,
+        device: tch::Device::Cpu,
+        kind: None,
+    };
+    SentenceEmbeddingsModel::new_with_tokenizer(config, tokenizer)
+        .with_context(|| format!("loading the sentence embedding model from {}", dir.display()))
 }
 
 /// Whether the tokenizer lower-cases, from tokenizer_config.json (all-MiniLM-L6-v2: yes).
@@ -213,10 +257,34 @@ impl Encoder for MiniLm {
             return Ok(out);
         }
         let lengths = self.token_lengths(texts);
-        for batch in plan_batches(&lengths, self.token_budget, self.max_batch) {
-            let items: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-            let vecs = self.model.encode(&items).context("encoding a batch")?;
-            for (i, v) in batch.into_iter().zip(vecs) {
+        let batches = plan_batches(&lengths, self.token_budget, self.max_batch);
+        let next = AtomicUsize::new(0);
+        let work = |m: &Mutex<SentenceEmbeddingsModel>| -> Result<Vec<(usize, Embedding)>> {
+            let model = lock(m);
+            let mut done = Vec::new();
+            loop {
+                let b = next.fetch_add(1, Ordering::Relaxed);
+                let Some(batch) = batches.get(b) else { return Ok(done) };
+                let items: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+                let vecs = model.encode(&items).context("encoding a batch")?;
+                done.extend(batch.iter().copied().zip(vecs));
+            }
+        };
+        let results: Vec<Result<Vec<(usize, Embedding)>>> = if self.workers.len() == 1 {
+            vec![work(&self.workers[0])]
+        } else {
+            // Whole batches side by side, each worker's torch on one thread.
+            let threads = tch::get_num_threads();
+            tch::set_num_threads(1);
+            let r = std::thread::scope(|s| {
+                let handles: Vec<_> = self.workers.iter().map(|m| s.spawn(|| work(m))).collect();
+                handles.into_iter().map(|h| h.join().expect("embedding worker")).collect()
+            });
+            tch::set_num_threads(threads);
+            r
+        };
+        for r in results {
+            for (i, v) in r? {
                 out[i] = v;
             }
         }
