@@ -57,3 +57,16 @@ $BIN analyse "$work/fft/test_input.csv" --id id "${qargs[@]}" --head "$work/fft/
 echo -n "consult heads: "
 $BIN evaluate "$work/fft/out/coded_responses.csv" "$work/fft/test_gold.csv" --only "$(cat "$work/fft/codes_min3.txt")" | grep "^code: micro"
 .venv/bin/python bench/fft_baseline.py "$work/fft" 2>/dev/null
+
+# --- sentiment (issue 6): consult's head against VADER on held-out and public human-rated sets.
+# Sets from bench/sentiment_sets.py; consult scores each with `consult sentiment`, VADER and the
+# scoring run in bench/sentiment_eval.py (vaderSentiment, installed by scripts/setup-bench.sh).
+echo "== sentiment: consult head vs VADER (NHS FFT fold 0, consultation tone, VADER sets, SST-2 dev)"
+python3 bench/sentiment_sets.py "$SHARED/data" eval/dev/polis_labels.csv "$work/sent" 2>/dev/null
+start=$(date +%s.%N)
+$BIN sentiment "$work/sent/fft.csv" --id id --text text --question-col question --out "$work/sent/consult_fft.csv"
+for s in consultation vader_tweets vader_movie vader_nyt vader_amazon sst2_dev; do
+  $BIN sentiment "$work/sent/$s.csv" --id id --text text --out "$work/sent/consult_$s.csv"
+done
+echo "consult sentiment wall time, all sets: $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
+.venv/bin/python bench/sentiment_eval.py "$work/sent"
