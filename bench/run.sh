@@ -4,7 +4,8 @@
 #              sentence-transformers 3.3.1 (batch 32), same model files, same 2,000 sentences.
 #  2. accuracy Zero-shot accuracy of the default codebook: outcome level on manifesto sentences
 #              (never tuned on), and sub-outcome level on the Polis development labels (tuned on).
-#  3. sentiment The held-out figures recorded by `consult train-sentiment` in the head.
+#  3. sentiment The held-out figures recorded by `consult train-sentiment` in the head, and the
+#              head against VADER (NHS FFT fold 0, consultation tone, VADER's four sets, SST-2 dev).
 #  4. fft      Learning from a coded sample: NHS FFT themes, `consult train` on folds 1-4, scored on
 #              fold 0, against TF-IDF + linear SVC (pxtextmining's classic model) on the same split.
 #  5. e2e      End to end: `consult analyse` on a synthetic export (bench/make_export.py, BENCH_N
@@ -82,6 +83,19 @@ section_sentiment() {
 echo "== 3. sentiment head, held-out fold (from models/sentiment/head.json)"
 python3 -c "import json; m=json.load(open('models/sentiment/head.json'))['meta']; print(json.dumps(m['metrics'], indent=1)); print('trained by:', m['command'])"
 
+# --- sentiment (issue 6): consult's head against VADER on held-out and public human-rated sets.
+# Sets from bench/sentiment_sets.py; consult scores each with `consult sentiment`, VADER and the
+# scoring run in bench/sentiment_eval.py (vaderSentiment, installed by scripts/setup-bench.sh).
+echo "-- consult head vs VADER (NHS FFT fold 0, consultation tone, VADER sets, SST-2 dev)"
+python3 bench/sentiment_sets.py "$SHARED/data" eval/dev/polis_labels.csv "$work/sent" 2>/dev/null
+start=$(date +%s.%N)
+$BIN sentiment "$work/sent/fft.csv" --id id --text text --question-col question --out "$work/sent/consult_fft.csv"
+local s
+for s in consultation vader_tweets vader_movie vader_nyt vader_amazon sst2_dev; do
+  $BIN sentiment "$work/sent/$s.csv" --id id --text text --out "$work/sent/consult_$s.csv"
+done
+echo "consult sentiment wall time, all sets: $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
+.venv/bin/python bench/sentiment_eval.py "$work/sent"
 }
 
 section_fft() {
@@ -150,7 +164,7 @@ echo "== 5. end to end: consult analyse vs Python reference pipeline, $(fmt_n "$
 consult_run "consult-$BENCH_N" "$BENCH_N"
 python_run "python-$BENCH_N" "$BENCH_N"
 local c=${WALL[consult-$BENCH_N]} p=${WALL[python-$BENCH_N]}
-echo "  consult run.json timings: $(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["timings"]))' "$work/out-consult-$BENCH_N/run.json")"
+echo "  consult timings.json: $(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$work/out-consult-$BENCH_N/timings.json")"
 echo "  python timings:           $(cat "$work/python-$BENCH_N.stdout")"
 python3 bench/compare_outputs.py "$work/out-consult-$BENCH_N/coded_responses.csv" "$work/out-python-$BENCH_N/coded_responses.csv" | sed 's/^/  /'
 local ratio; ratio=$(python3 -c "print(f'{$p / $c:.2f}')")

@@ -16,3 +16,8 @@ if [ ! -f "$venv/.bench-complete" ]; then
     "sentence-transformers==3.3.1" "transformers==4.46.3" "torch==2.4.0"
   touch "$venv/.bench-complete"
 fi
+# VADER (the lexicon baseline of the sentiment benchmarks, bench/sentiment_eval.py).
+if ! "$venv/bin/python" -c "import vaderSentiment" 2>/dev/null; then
+  echo "setup-bench: installing vaderSentiment==3.3.2 into $venv" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "vaderSentiment==3.3.2"
+fi

@@ -44,6 +44,9 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Embed one text per line of FILE and report throughput (benchmarks).
     Embed(EmbedArgs),
+    /// Score the tone of every text in one column: writes id, tone, score and the five grade
+    /// probabilities as CSV (benchmarks, spot checks).
+    Sentiment(SentimentArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -192,4 +195,30 @@ pub struct EmbedArgs {
     /// Most texts in one batch.
     #[arg(long, default_value_t = 64)]
     pub max_batch: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SentimentArgs {
+    /// CSV/TSV, XLSX, XLS or ODS with one text per row.
+    pub input: PathBuf,
+    /// The text column (header, unique prefix or 1-based position).
+    #[arg(long, value_name = "COLUMN")]
+    pub text: String,
+    /// Id column (default: the row's line number).
+    #[arg(long, value_name = "COLUMN")]
+    pub id: Option<String>,
+    /// The question every text answers.
+    #[arg(long, default_value = crate::train::CONSULTATION_QUESTION, conflicts_with = "question_col")]
+    pub question: String,
+    /// A column holding each text's question instead.
+    #[arg(long, value_name = "COLUMN")]
+    pub question_col: Option<String>,
+    /// Output CSV.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Sentiment head JSON (default: models/sentiment/head.json).
+    #[arg(long, value_name = "FILE")]
+    pub sentiment_head: Option<PathBuf>,
 }

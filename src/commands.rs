@@ -390,3 +390,40 @@ pub fn embed(args: &EmbedArgs) -> Result<()> {
     println!("{stats}");
     Ok(())
 }
+
+/// `consult sentiment`: tone, score and grade probabilities of each text in one column.
+/// Blank texts get an empty tone.
+pub fn sentiment(args: &crate::cli::SentimentArgs) -> Result<()> {
+    let table = Table::read(&args.input)?;
+    let tc = table.column(&args.text)?;
+    let ic = args.id.as_deref().map(|c| table.column(c)).transpose()?;
+    let qc = args.question_col.as_deref().map(|c| table.column(c)).transpose()?;
+    let rows: Vec<(String, String, String)> = table
+        .rows
+        .iter()
+        .map(|r| {
+            let id = ic.map(|c| r.fields[c].trim().to_string()).unwrap_or_else(|| r.line.to_string());
+            let q = qc.map(|c| crate::normalise::tidy(&r.fields[c])).unwrap_or_else(|| args.question.clone());
+            (id, crate::normalise::tidy(&r.fields[tc]), q)
+        })
+        .collect();
+    let encoder = load_encoder(args.model.as_deref())?;
+    let head = load_head(args.sentiment_head.as_deref())?;
+    let pairs: Vec<(&str, &str)> = rows.iter().filter(|r| !r.1.is_empty()).map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    let x = crate::train::featurise(&pairs, &encoder)?;
+    let mut x = x.into_iter();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["id", "tone", "score", "p1", "p2", "p3", "p4", "p5"])?;
+    for (id, text, _) in &rows {
+        if text.is_empty() {
+            w.write_record([id.as_str(), "", "", "", "", "", "", ""])?;
+            continue;
+        }
+        let p = head.predict(&x.next().expect("one feature row per non-blank text"));
+        let mut rec = vec![id.clone(), p.tone.as_str().to_string(), format!("{:.4}", p.score)];
+        rec.extend(p.probs.iter().map(|v| format!("{v:.4}")));
+        w.write_record(&rec)?;
+    }
+    report::write_atomic(&args.out, &w.into_inner().context("writing CSV")?)?;
+    Ok(())
+}

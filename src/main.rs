@@ -21,6 +21,7 @@ fn main() {
         Command::TrainSentiment(a) => train::train_sentiment(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Embed(a) => commands::embed(a),
+        Command::Sentiment(a) => commands::sentiment(a),
     };
     if let Err(e) = result {
         // Output piped into `head` and closed early is not a failure.
