@@ -90,35 +90,15 @@ impl Redactor {
             // area code may separate the digits.
             phone: ci(r"(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?\(?|\(?0)(?:\d[\s\-.)]{0,2}){8,9}\d"),
             postcode: ci(r"\b([a-z]{1,2})\d[a-z\d]?\s*\d[abd-hjlnp-uw-z]{2}\b"),
-            ni: ci(r"\b[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z]\s?\d{2}\s?\d{2}\s?\d{2}\s?[a-d]\b"),
+            // Any two letters (HMRC's own example prefix QQ is not a valid one), six digits in
+            // pairs or not, and a suffix A to D.
+            ni: ci(r"\b[a-z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[a-d]\b"),
         }
     }
 
     /// `text` with the patterns above and this respondent's own `personal` data replaced.
     pub fn redact(&self, text: &str, personal: &[(String, String)]) -> String {
         let mut s = text.to_string();
-        // The respondent's own values first, while an email or phone is still whole.
-        for (header, value) in personal {
-            let value = value.trim();
-            if value.is_empty() {
-                continue;
-            }
-            let h = header.to_lowercase();
-            if h.contains("name") && !value.contains('@') {
-                for word in value.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-') {
-                    let word = word.trim_matches(|c| c == '\'' || c == '-');
-                    if word.chars().count() < 2 {
-                        continue;
-                    }
-                    let re = ci(&format!(r"\b{}\b", regex::escape(word)));
-                    s = re.replace_all(&s, NAME).into_owned();
-                }
-            } else if value.chars().count() >= 4 {
-                let tag = if value.contains('@') { EMAIL } else { PERSONAL };
-                let re = ci(&regex::escape(value));
-                s = re.replace_all(&s, tag).into_owned();
-            }
-        }
         s = self.email.replace_all(&s, EMAIL).into_owned();
         s = replace_checked(&s, &self.phone, PHONE, |t, a, b| {
             // A bracketed area code "(0116)" starts at the bracket; "+44" at the plus.
@@ -130,6 +110,31 @@ impl Redactor {
             let area: String = m.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_uppercase();
             POSTCODE_AREAS.contains(&area.as_str()) && standalone(t, a, b)
         });
+        // Then the respondent's own values (a name inside an email address is gone by now).
+        for (header, value) in personal {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let h = header.to_lowercase();
+            if h.contains("name") && !value.contains('@') {
+                for word in value.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-') {
+                    let word = word.trim_matches(|c| c == '\'' || c == '-');
+                    // Skip one-letter initials, and words of the tags themselves.
+                    let tag_word = ["name", "email", "phone", "postcode", "ni", "number", "personal", "data"]
+                        .contains(&word.to_lowercase().as_str());
+                    if word.chars().count() < 2 || tag_word {
+                        continue;
+                    }
+                    let re = ci(&format!(r"\b{}\b", regex::escape(word)));
+                    s = re.replace_all(&s, NAME).into_owned();
+                }
+            } else if value.chars().count() >= 4 {
+                let tag = if value.contains('@') { EMAIL } else { PERSONAL };
+                let re = ci(&regex::escape(value));
+                s = re.replace_all(&s, tag).into_owned();
+            }
+        }
         s
     }
 }

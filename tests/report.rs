@@ -79,6 +79,27 @@ fn planted() -> Vec<(String, Vec<String>, Vec<(String, String)>)> {
         "01632 960 001", "+44 1632 960001", "0161 496 0000", "0113 496 0000", "07911 123456", "07911-123-456",
         "028 9018 0123", "+44 28 9018 0123", "0121 496 0999", "07700 900 999", "01509 123456", "01530 987654",
     ];
+    // The same numbers written every common way.
+    let mut phones: Vec<String> = phones.iter().map(|p| p.to_string()).collect();
+    for (area, a, b) in [("0116", "496", "0321"), ("020", "7946", "0123"), ("07700", "900", "456"), ("01509", "22", "3344"), ("0161", "496", "0870")] {
+        let nat = &area[1..];
+        for f in [
+            format!("{area} {a} {b}"),
+            format!("{area}{a}{b}"),
+            format!("{area}-{a}-{b}"),
+            format!("({area}) {a} {b}"),
+            format!("({area}) {a}{b}"),
+            format!("{area} {a}{b}"),
+            format!("{area}.{a}.{b}"),
+            format!("+44 {nat} {a} {b}"),
+            format!("+44{nat}{a}{b}"),
+            format!("+44 (0){nat} {a} {b}"),
+            format!("+44 (0) {nat} {a}{b}"),
+            format!("0044 {nat} {a} {b}"),
+        ] {
+            phones.push(f);
+        }
+    }
     let pcontexts = ["Ring me on {}.", "My number: {} (evenings)", "call {} anytime", "Tel {}", "mobile {}, thanks"];
     for (i, p) in phones.iter().enumerate() {
         out.push((pcontexts[i % pcontexts.len()].replace("{}", p), vec![p.to_string()], vec![]));
@@ -131,7 +152,7 @@ fn redaction_recall_on_planted_personal_data_is_at_least_99_percent() {
     }
     let recall = found as f64 / total as f64;
     eprintln!("redaction recall {found}/{total} = {recall:.3}");
-    assert!(total >= 100, "{total} planted items");
+    assert!(total >= 150, "{total} planted items");
     assert!(recall >= 0.99, "recall {recall:.3}; missed: {missed:#?}");
 }
 

@@ -14,9 +14,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::Chart;
 
 pub const WIDTH: u32 = 720;
-const ROW: u32 = 40;
+const ROW: u32 = 44;
 const TOP: u32 = 8;
-const LABEL_CHARS: usize = 100;
+const LABEL_CHARS: usize = 90;
 /// Bar colour: GSS "dark blue" (#12436D), 4.5:1 contrast or better on white.
 const BAR: RGBColor = RGBColor(0x12, 0x43, 0x6d);
 const TEXT: RGBColor = RGBColor(0x0b, 0x0c, 0x0c);
@@ -45,13 +45,13 @@ pub fn svg(chart: &Chart) -> Option<String> {
         let max = chart.bars.iter().map(share).fold(0.0, f64::max);
         let scale_max = ((max * 10.0).ceil() / 10.0).clamp(0.1, 1.0);
         let bar_area = (WIDTH - 130) as f64;
-        let label_style = ("sans-serif", 13).into_font().color(&TEXT).pos(Pos::new(HPos::Left, VPos::Top));
-        let value_style = ("sans-serif", 12).into_font().color(&TEXT).pos(Pos::new(HPos::Left, VPos::Center));
+        let label_style = ("sans-serif", 15).into_font().color(&TEXT).pos(Pos::new(HPos::Left, VPos::Top));
+        let value_style = ("sans-serif", 14).into_font().color(&TEXT).pos(Pos::new(HPos::Left, VPos::Center));
         for (i, b) in chart.bars.iter().enumerate() {
             let y = (TOP + ROW * i as u32) as i32;
             root.draw(&Text::new(short(&b.label), (2, y), label_style.clone())).ok()?;
             let w = ((share(b) / scale_max) * bar_area).round().max(if b.n > 0 { 1.0 } else { 0.0 }) as i32;
-            let (y0, y1) = (y + 17, y + 33);
+            let (y0, y1) = (y + 20, y + 38);
             if w > 0 {
                 root.draw(&Rectangle::new([(2, y0), (2 + w, y1)], BAR.filled())).ok()?;
             }

@@ -9,7 +9,8 @@ use std::io::Cursor;
 
 use anyhow::Result;
 use docx_rs::{
-    AlignmentType, Docx, Paragraph, Run, RunFonts, Style, StyleType, Table, TableCell, TableRow, WidthType,
+    AlignmentType, Docx, LineSpacing, Paragraph, Run, RunFonts, Shading, Style, StyleType, Table, TableCell,
+    TableRow, WidthType,
 };
 
 use super::{Report, NOT_A_VOTE};
@@ -29,6 +30,7 @@ fn heading(text: &str, level: usize) -> Paragraph {
 
 fn styles(doc: Docx) -> Docx {
     let font = RunFonts::new().ascii("Arial").hi_ansi("Arial").cs("Arial");
+    let space = |before: u32, after: u32| LineSpacing::new().before(before).after(after);
     doc.add_style(Style::new("Normal", StyleType::Paragraph).name("Normal").fonts(font.clone()).size(22))
         .add_style(
             Style::new("Heading1", StyleType::Paragraph)
@@ -38,6 +40,7 @@ fn styles(doc: Docx) -> Docx {
                 .bold()
                 .size(32)
                 .color("12436D")
+                .line_spacing(space(240, 120))
                 .outline_lvl(0),
         )
         .add_style(
@@ -48,14 +51,15 @@ fn styles(doc: Docx) -> Docx {
                 .bold()
                 .size(28)
                 .color("12436D")
+                .line_spacing(space(360, 120))
                 .outline_lvl(1),
         )
         .add_style(
-            Style::new("Heading3", StyleType::Paragraph).name("heading 3").based_on("Normal").next("Normal").bold().size(24).outline_lvl(2),
+            Style::new("Heading3", StyleType::Paragraph).name("heading 3").based_on("Normal").next("Normal").bold().size(24).line_spacing(space(240, 80)).outline_lvl(2),
         )
-        .add_style(Style::new("Caption", StyleType::Paragraph).name("caption").based_on("Normal").next("Normal").bold().size(20))
-        .add_style(Style::new("TableNote", StyleType::Paragraph).name("Table note").based_on("Normal").italic().size(16).color("383F43"))
-        .add_style(Style::new("Quote", StyleType::Paragraph).name("Quote").based_on("Normal").italic().indent(Some(567), None, Some(567), None))
+        .add_style(Style::new("Caption", StyleType::Paragraph).name("caption").based_on("Normal").next("Normal").bold().size(20).line_spacing(space(200, 80)))
+        .add_style(Style::new("TableNote", StyleType::Paragraph).name("Table note").based_on("Normal").italic().size(16).color("383F43").line_spacing(space(40, 0)))
+        .add_style(Style::new("Quote", StyleType::Paragraph).name("Quote").based_on("Normal").italic().indent(Some(567), None, Some(567), None).line_spacing(space(60, 60)))
 }
 
 fn numeric_col(t: &TableData, i: usize) -> bool {
@@ -88,7 +92,12 @@ fn table(t: &TableData, number: usize) -> Vec<DocxPart> {
         } else if text.starts_with("  ") {
             p = p.indent(Some(227), None, None, None);
         }
-        TableCell::new().add_paragraph(p).width(grid[col], WidthType::Dxa)
+        let c = TableCell::new().add_paragraph(p).width(grid[col], WidthType::Dxa);
+        if bold {
+            c.shading(Shading::new().fill("F3F2F1"))
+        } else {
+            c
+        }
     };
     let mut rows = vec![TableRow::new(t.header.iter().enumerate().map(|(i, h)| cell(h, i, true)).collect()).cant_split()];
     for r in &t.rows {
@@ -141,7 +150,7 @@ pub fn report_docx(r: &Report) -> Result<Vec<u8>> {
         if !qr.summaries.is_empty() {
             parts.push(DocxPart::P(heading("Summary", 3)));
             for s in &qr.summaries {
-                parts.push(DocxPart::P(para(&format!("• {s}")).indent(Some(284), None, None, None)));
+                parts.push(DocxPart::P(para(&format!("•\t{s}")).indent(Some(284), Some(docx_rs::SpecialIndentType::Hanging(284)), None, None)));
             }
         }
         add_table(&mut parts, &qr.codes);
@@ -173,7 +182,7 @@ pub fn report_docx(r: &Report) -> Result<Vec<u8>> {
     }
     parts.push(DocxPart::P(heading("Notes", 2)));
     for note in &r.notes {
-        parts.push(DocxPart::P(para(&format!("• {note}")).indent(Some(284), None, None, None)));
+        parts.push(DocxPart::P(para(&format!("•\t{note}")).indent(Some(284), Some(docx_rs::SpecialIndentType::Hanging(284)), None, None)));
     }
 
     let mut doc = styles(Docx::new()).created_at(FIXED_DATE).updated_at(FIXED_DATE);

@@ -282,7 +282,7 @@ pub fn closed_chart(t: &TableData) -> Chart {
         .map(|r| Bar { label: r[0].clone(), n: r[1].parse().unwrap_or(0), base })
         .collect();
     Chart {
-        title: format!("{}, % of respondents", t.title),
+        title: format!("{} (% of those who answered)", t.title),
         bars,
         base_note: t.notes.first().cloned().unwrap_or_default(),
     }

@@ -114,6 +114,8 @@ fn write_table(ws: &mut Worksheet, sheet: &str, t: &TableData, number: usize) ->
         row += 1;
     }
     ws.set_freeze_panes(hr + 1, 0)?;
+    ws.set_repeat_rows(hr, hr)?;
+    print_setup(ws);
     if let Some((cat, val, first, last)) = chart_range(t) {
         let (r0, r1) = (hr + 1 + first as u32, hr + 1 + last as u32);
         let mut chart = Chart::new(ChartType::Bar);
@@ -130,6 +132,11 @@ fn write_table(ws: &mut Worksheet, sheet: &str, t: &TableData, number: usize) ->
         ws.insert_chart(row + 1, 0, &chart)?;
     }
     Ok(())
+}
+
+/// A4 landscape, one page wide, so a printed or PDF'd sheet keeps its columns together.
+fn print_setup(ws: &mut Worksheet) {
+    ws.set_paper_size(9).set_landscape().set_print_fit_to_pages(1, 0);
 }
 
 pub fn tables_xlsx(r: &Report) -> Result<Vec<u8>> {
@@ -167,6 +174,7 @@ pub fn tables_xlsx(r: &Report) -> Result<Vec<u8>> {
         }
         ws.set_column_width(0, 34)?;
         ws.set_column_width(1, 110)?;
+        print_setup(ws);
     }
     for (i, t) in tables.iter().enumerate() {
         let ws = wb.add_worksheet();
