@@ -118,7 +118,7 @@ impl Redactor {
             }
             let h = header.to_lowercase();
             if h.contains("name") && !value.contains('@') {
-                for word in value.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-') {
+                for word in value.split(|c: char| c.is_whitespace() || ",.;:()/&\"".contains(c)) {
                     let word = word.trim_matches(|c| c == '\'' || c == '-');
                     // Skip one-letter initials, and words of the tags themselves.
                     let tag_word = ["name", "email", "phone", "postcode", "ni", "number", "personal", "data"]

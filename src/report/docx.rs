@@ -71,12 +71,14 @@ fn numeric_col(t: &TableData, i: usize) -> bool {
 
 fn table(t: &TableData, number: usize) -> Vec<DocxPart> {
     let numeric: Vec<bool> = (0..t.header.len()).map(|i| numeric_col(t, i)).collect();
-    // Column widths: labels get three shares, a code column half a share, numbers one.
-    let weights: Vec<f64> = t
-        .header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| if numeric[i] { 1.0 } else if h == "Code" || h == "Group" { 0.6 } else { 3.0 })
+    // Column widths in proportion to their longest cell (labels capped, so they wrap) and
+    // never narrower than the longest word of the header.
+    let weights: Vec<f64> = (0..t.header.len())
+        .map(|i| {
+            let cells = t.rows.iter().filter_map(|r| r.get(i)).map(|c| c.trim().chars().count()).max().unwrap_or(0);
+            let word = t.header[i].split_whitespace().map(|w| w.chars().count()).max().unwrap_or(0);
+            cells.min(45).max(word).max(4) as f64 + 1.5
+        })
         .collect();
     let sum: f64 = weights.iter().sum();
     let grid: Vec<usize> = weights.iter().map(|w| (w / sum * TEXT_WIDTH as f64) as usize).collect();

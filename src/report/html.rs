@@ -191,7 +191,7 @@ pub fn report_html(r: &Report) -> String {
                 for qt in &g.quotes {
                     b += &format!("<blockquote><p>“{}”</p>", esc(&qt.text).replace('\n', "<br>"));
                     if let Some(a) = &qt.attribution {
-                        b += &format!("<footer>{}</footer>", esc(a));
+                        b += &format!("<footer>— {}</footer>", esc(a));
                     }
                     b += "</blockquote>\n";
                 }

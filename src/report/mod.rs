@@ -233,14 +233,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// Every table in report order, for `tables.xlsx` and `report.docx`.
-    pub fn tables(&self) -> Vec<&TableData> {
-        let mut v: Vec<&TableData> = self.profile.iter().collect();
-        v.extend(self.closed.iter().map(|(t, _)| t));
+    /// Every table in report order with its chart, if it has one (for `tables.xlsx`).
+    pub fn tables(&self) -> Vec<(&TableData, Option<&Chart>)> {
+        let mut v: Vec<(&TableData, Option<&Chart>)> = self.profile.iter().map(|t| (t, None)).collect();
+        v.extend(self.closed.iter().map(|(t, c)| (t, Some(c))));
         for q in &self.questions {
-            v.push(&q.codes);
-            v.push(&q.tones);
-            v.extend(&q.extra);
+            v.push((&q.codes, Some(&q.chart)));
+            v.push((&q.tones, None));
+            v.extend(q.extra.iter().map(|t| (t, None)));
         }
         v
     }

@@ -50,18 +50,7 @@ fn cell(s: &str) -> Cell<'_> {
     Cell::Text(s)
 }
 
-/// Which table gets a chart: (categories column, values column, first and last body row).
-fn chart_range(t: &TableData) -> Option<(u16, u16, usize, usize)> {
-    let pct_col = t.header.iter().position(|h| h == "% of base")? as u16;
-    let label_col = if t.header[0] == "Code" { 1 } else { 0 };
-    let rows: Vec<usize> =
-        (0..t.rows.len()).filter(|&i| t.rows[i].get(pct_col as usize).is_some_and(|c| c.ends_with('%'))).collect();
-    let (first, last) = (*rows.first()?, *rows.last()?);
-    // Only a contiguous run of percentages can be one series.
-    (rows.len() == last - first + 1).then_some((label_col, pct_col, first, last))
-}
-
-fn write_table(ws: &mut Worksheet, sheet: &str, t: &TableData, number: usize) -> Result<()> {
+fn write_table(ws: &mut Worksheet, sheet: &str, t: &TableData, chart: Option<&super::Chart>, number: usize) -> Result<()> {
     let title = Format::new().set_bold().set_font_size(12);
     let head = Format::new().set_bold().set_text_wrap().set_background_color("F3F2F1").set_border_bottom(
         rust_xlsxwriter::FormatBorder::Medium,
@@ -86,7 +75,7 @@ fn write_table(ws: &mut Worksheet, sheet: &str, t: &TableData, number: usize) ->
         let row = hr + 1 + i as u32;
         for (c, v) in r.iter().enumerate() {
             let col = c as u16;
-            match cell(v) {
+            match if numeric[c] { cell(v) } else { Cell::Text(v) } {
                 Cell::Number(x) => {
                     ws.write_number(row, col, x)?;
                 }
@@ -106,7 +95,7 @@ fn write_table(ws: &mut Worksheet, sheet: &str, t: &TableData, number: usize) ->
         }
     }
     for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, ((*w).clamp(6, 70) + 2) as f64)?;
+        ws.set_column_width(c as u16, ((*w).clamp(6, 90) + 2) as f64)?;
     }
     let mut row = hr + 2 + t.rows.len() as u32;
     for n in &t.notes {
@@ -116,19 +105,34 @@ fn write_table(ws: &mut Worksheet, sheet: &str, t: &TableData, number: usize) ->
     ws.set_freeze_panes(hr + 1, 0)?;
     ws.set_repeat_rows(hr, hr)?;
     print_setup(ws);
-    if let Some((cat, val, first, last)) = chart_range(t) {
-        let (r0, r1) = (hr + 1 + first as u32, hr + 1 + last as u32);
+    if let Some(c) = chart.filter(|c| !c.bars.is_empty()) {
+        // The chart's data (bars only: sub-outcomes raised, or a closed question's options)
+        // in a block to the right of the table, which the native chart plots.
+        let col = t.header.len() as u16 + 1;
+        let head = Format::new().set_bold();
+        ws.write_string_with_format(hr, col, "Chart data", &head)?;
+        ws.write_string_with_format(hr, col + 1, "% of base", &head)?;
+        for (i, b) in c.bars.iter().enumerate() {
+            let row = hr + 1 + i as u32;
+            ws.write_string(row, col, &b.label)?;
+            let share = if b.base == 0 { 0.0 } else { b.n as f64 / b.base as f64 };
+            ws.write_number_with_format(row, col + 1, share, &pct)?;
+        }
+        let longest = c.bars.iter().map(|b| b.label.chars().count()).max().unwrap_or(10);
+        ws.set_column_width(col, (longest.clamp(10, 60) + 2) as f64)?;
+        ws.set_column_width(col + 1, 11)?;
+        let (r0, r1) = (hr + 1, hr + c.bars.len() as u32);
         let mut chart = Chart::new(ChartType::Bar);
         chart
             .add_series()
-            .set_categories((sheet, r0, cat, r1, cat))
-            .set_values((sheet, r0, val, r1, val))
-            .set_name(t.header[val as usize].as_str());
-        chart.title().set_name(&t.title);
+            .set_categories((sheet, r0, col, r1, col))
+            .set_values((sheet, r0, col + 1, r1, col + 1))
+            .set_name("% of base");
+        chart.title().set_name(&c.title);
         chart.legend().set_hidden();
-        chart.y_axis().set_reverse();
+        chart.y_axis().set_reverse().set_label_interval(1);
         chart.x_axis().set_num_format("0%");
-        chart.set_width(720).set_height((120 + 22 * (last - first + 1)) as u32);
+        chart.set_width(760).set_height((110 + 24 * c.bars.len()) as u32);
         ws.insert_chart(row + 1, 0, &chart)?;
     }
     Ok(())
@@ -147,7 +151,7 @@ pub fn tables_xlsx(r: &Report) -> Result<Vec<u8>> {
     );
     let tables = r.tables();
     let mut names: Vec<String> = vec!["Contents".into()];
-    for t in &tables {
+    for (t, _) in &tables {
         let n = sheet_name(&t.name, &names);
         names.push(n);
     }
@@ -161,7 +165,7 @@ pub fn tables_xlsx(r: &Report) -> Result<Vec<u8>> {
         let head = Format::new().set_bold();
         ws.write_string_with_format(4, 0, "Sheet", &head)?;
         ws.write_string_with_format(4, 1, "Table", &head)?;
-        for (i, t) in tables.iter().enumerate() {
+        for (i, (t, _)) in tables.iter().enumerate() {
             let name = &names[i + 1];
             ws.write_url_with_text(5 + i as u32, 0, Url::new(format!("internal:'{name}'!A1")), name)?;
             ws.write_string(5 + i as u32, 1, format!("Table {}: {}", i + 1, t.title))?;
@@ -176,10 +180,10 @@ pub fn tables_xlsx(r: &Report) -> Result<Vec<u8>> {
         ws.set_column_width(1, 110)?;
         print_setup(ws);
     }
-    for (i, t) in tables.iter().enumerate() {
+    for (i, (t, c)) in tables.iter().enumerate() {
         let ws = wb.add_worksheet();
         ws.set_name(&names[i + 1])?;
-        write_table(ws, &names[i + 1], t, i + 1)?;
+        write_table(ws, &names[i + 1], t, *c, i + 1)?;
     }
     Ok(wb.save_to_buffer()?)
 }
