@@ -71,18 +71,24 @@ fn numeric_col(t: &TableData, i: usize) -> bool {
 
 fn table(t: &TableData, number: usize) -> Vec<DocxPart> {
     let numeric: Vec<bool> = (0..t.header.len()).map(|i| numeric_col(t, i)).collect();
-    // Column widths in proportion to their longest cell (labels capped, so they wrap) and
-    // never narrower than the longest word of the header.
-    let weights: Vec<f64> = (0..t.header.len())
+    let size = if t.header.len() > 6 { 14 } else { 18 };
+    // Column widths: numbers and short codes get what they need not to wrap (their longest
+    // cell, or the longest word of the header); label columns share the rest by length.
+    let char_twips = size as f64 * 10.0 * 0.7;
+    let longest = |i: usize| t.rows.iter().filter_map(|r| r.get(i)).map(|c| c.trim().chars().count()).max().unwrap_or(0);
+    let word = |i: usize| t.header[i].split_whitespace().map(|w| w.chars().count()).max().unwrap_or(0);
+    let fixed: Vec<Option<f64>> = (0..t.header.len())
         .map(|i| {
-            let cells = t.rows.iter().filter_map(|r| r.get(i)).map(|c| c.trim().chars().count()).max().unwrap_or(0);
-            let word = t.header[i].split_whitespace().map(|w| w.chars().count()).max().unwrap_or(0);
-            cells.min(45).max(word).max(4) as f64 + 1.5
+            (numeric[i] || longest(i) <= 12).then(|| (longest(i).max(word(i)).max(3) as f64) * char_twips + 320.0)
         })
         .collect();
-    let sum: f64 = weights.iter().sum();
-    let grid: Vec<usize> = weights.iter().map(|w| (w / sum * TEXT_WIDTH as f64) as usize).collect();
-    let size = if t.header.len() > 6 { 14 } else { 18 };
+    let used: f64 = fixed.iter().flatten().sum();
+    let flex: Vec<f64> = (0..t.header.len()).map(|i| if fixed[i].is_some() { 0.0 } else { longest(i).clamp(8, 60) as f64 }).collect();
+    let flex_sum: f64 = flex.iter().sum::<f64>().max(1.0);
+    let room = (TEXT_WIDTH as f64 - used).max(1500.0);
+    let grid: Vec<usize> = (0..t.header.len())
+        .map(|i| fixed[i].unwrap_or(flex[i] / flex_sum * room) as usize)
+        .collect();
     let cell = |text: &str, col: usize, bold: bool| {
         let mut run = Run::new().add_text(text.trim_start()).size(size);
         if bold {
