@@ -74,7 +74,7 @@ fn table(t: &TableData, number: usize) -> Vec<DocxPart> {
     let size = if t.header.len() > 6 { 14 } else { 18 };
     // Column widths: numbers and short codes get what they need not to wrap (their longest
     // cell, or the longest word of the header); label columns share the rest by length.
-    let char_twips = size as f64 * 10.0 * 0.7;
+    let char_twips = size as f64 * 10.0 * if size < 18 { 0.58 } else { 0.7 };
     let longest = |i: usize| t.rows.iter().filter_map(|r| r.get(i)).map(|c| c.trim().chars().count()).max().unwrap_or(0);
     let word = |i: usize| t.header[i].split_whitespace().map(|w| w.chars().count()).max().unwrap_or(0);
     let fixed: Vec<Option<f64>> = (0..t.header.len())
