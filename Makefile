@@ -7,10 +7,14 @@ BIN := target/release/consult
 SHARED ?= ../shared
 export CARGO_TERM_COLOR := never
 
-.PHONY: setup build demo test bench bench-setup train-sentiment reference-vectors clean-reports
+.PHONY: setup setup-render build demo test bench bench-setup train-sentiment reference-vectors clean-reports
 
 setup:
 	bash scripts/setup-venv.sh
+
+# Chromium, LibreOffice and poppler-utils for the report render checks (tests/report.rs).
+setup-render:
+	bash scripts/setup-render.sh
 
 build: setup
 	$(CARGO) build --release --locked
@@ -19,10 +23,10 @@ demo: build
 	rm -rf reports/demo
 	$(BIN) analyse fixtures/strategic-plan-consultation.csv \
 	  --by "Are you responding as..." --by District --out reports/demo
-	@echo "demo: wrote reports/demo/ (summary.md, coded_responses.csv, tables/, run.json)"
+	@echo "demo: wrote reports/demo/ (summary.md, report.html, tables.xlsx, report.docx, coded_responses.csv, tables/, run.json)"
 
 # The whole suite: unit tests and integration tests on the real model and real data.
-test: build
+test: build setup-render
 	$(CARGO) test --release --locked -- --test-threads=1
 
 train-sentiment: build

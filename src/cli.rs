@@ -97,6 +97,17 @@ pub struct AnalyseArgs {
     /// Write into a non-empty --out folder even if it holds files other than an earlier run's.
     #[arg(long)]
     pub force: bool,
+    /// Quotes per sub-outcome in the report (0: none).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub quotes: usize,
+    /// Quantity bands for summary sentences ("a few", "some", ...): a TOML file like
+    /// models/report.toml (default: that file, embedded).
+    #[arg(long, value_name = "FILE")]
+    pub bands: Option<PathBuf>,
+    /// Redact personal data (emails, phone numbers, postcodes, NI numbers, the respondent's
+    /// own name) in coded_responses.csv's text column too (quotes are always redacted).
+    #[arg(long)]
+    pub redact_text: bool,
     /// Print nothing but errors (no progress bar).
     #[arg(long, short)]
     pub quiet: bool,

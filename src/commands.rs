@@ -1,5 +1,6 @@
 //! One function per subcommand: resolves flags into working parts and runs the pipeline.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -133,15 +134,33 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
 
     // Render.
+    let bands = match &args.bands {
+        Some(p) => report::Bands::load(p)?,
+        None => report::Bands::default_bands(),
+    };
+    let type_col = respondent_type_column(&table, &roles);
+    let who = respondents(&table, &roles, type_col);
+    let redactor = crate::pii::Redactor::new();
     let by_headers: Vec<String> = by_cols.iter().map(|&c| table.headers[c].clone()).collect();
     report::write_atomic(
         &args.out.join("coded_responses.csv"),
-        &report::coded_responses_csv(&responses, &questions, &by_headers)?,
+        &report::coded_responses_csv(&responses, &questions, &by_headers, args.redact_text.then_some((&redactor, &who)))?,
     )?;
     let tables_dir = args.out.join("tables");
     std::fs::create_dir_all(&tables_dir).with_context(|| format!("{}: cannot create", tables_dir.display()))?;
     let accounting = aggregate::accounting_table(table.rows_read(), &counts);
-    report::write_atomic(&tables_dir.join("accounting.csv"), &report::table_csv(&accounting)?)?;
+    let mut profile = vec![accounting.clone()];
+    if let Some(c) = type_col {
+        let values: Vec<String> = table.values(c).map(String::from).collect();
+        profile.push(report::profile_table("respondent_type", &format!("Respondents by type ({})", table.headers[c]), "Respondent type", &values, table.rows_read()));
+    }
+    if let Some((heading, values)) = channels(&table, &roles, id_col) {
+        profile.push(report::profile_table("channel", &format!("Respondents by channel ({heading})"), "Channel", &values, table.rows_read()));
+    }
+    profile.extend(report::campaigns_table(&counts));
+    for t in &profile {
+        report::write_atomic(&tables_dir.join(format!("{}.csv", t.name)), &report::table_csv(t)?)?;
+    }
     // Closed questions: every column detected as one (not an open question or attribute).
     let closed: Vec<aggregate::TableData> = (0..table.headers.len())
         .filter(|c| roles[*c] == Role::ClosedQuestion && !text_cols.contains(c) && !by_cols.contains(c))
@@ -174,20 +193,61 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         for t in [&ct, &st].into_iter().chain(&xs) {
             report::write_atomic(&tables_dir.join(format!("{}.csv", t.name)), &report::table_csv(t)?)?;
         }
-        per_question.push((q, ct, st, xs));
+        let answers: Vec<&analyse::CodedResponse> = responses.iter().filter(|r| r.question == qi).collect();
+        let sizes = crate::quotes::type_sizes(answers.iter().copied(), &who);
+        let quotes = codebook
+            .codes
+            .iter()
+            .filter(|c| !codebook.has_children(&c.id) && q.code_counts.get(&c.id).copied().unwrap_or(0) > 0)
+            .map(|c| report::QuoteGroup {
+                code: c.id.clone(),
+                label: c.label.clone(),
+                quotes: crate::quotes::select(
+                    answers.iter().copied(), &c.id, args.quotes, args.suppress, &who, &sizes, type_col.is_some(), &redactor,
+                ),
+            })
+            .collect();
+        per_question.push(report::QuestionReport {
+            counts: q.clone(),
+            summaries: report::summary_sentences(q, &codebook, &bands),
+            chart: report::codes_chart(q, &codebook),
+            codes: ct,
+            tones: st,
+            extra: xs,
+            quotes,
+        });
     }
     let info = encoder.info();
-    let summary = report::summary_md(&report::SummaryInput {
-        input: &args.input.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+    let (model_line, method) = match &trained {
+        None => (
+            format!("{} (sentence embeddings, zero-shot similarity to the codebook; sentiment head)", info.name),
+            "compared with each sub-outcome's description in the codebook (zero-shot similarity: a code is given \
+             when the answer, or one of its sentences, is close enough to it)"
+                .to_string(),
+        ),
+        Some(_) => (
+            format!("{} (sentence embeddings, heads trained on officer-coded answers; sentiment head)", info.name),
+            "scored by classifiers (heads) trained on answers coded by officers".to_string(),
+        ),
+    };
+    let agreement = trained.as_ref().and_then(|h| agreement_line(&h.meta));
+    let rep = report::Report {
+        title: "Consultation analysis".into(),
+        input: args.input.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
         rows_read: table.rows_read(),
         rows_rejected: table.rejected.len(),
         codebook: format!("{} (version {}, sha256 {})", codebook.name, codebook.version, &codebook.sha256[..12]),
-        model: format!("{} (sentence embeddings, zero-shot similarity to the codebook; sentiment head)", info.name),
-        accounting: &accounting,
-        closed: closed.clone(),
-        per_question,
-    });
-    report::write_atomic(&args.out.join("summary.md"), summary.as_bytes())?;
+        model: model_line,
+        profile,
+        closed: closed.iter().map(|t| (t.clone(), report::closed_chart(t))).collect(),
+        questions: per_question,
+        methods: report::methods_note(&info.name, &method, &codebook, agreement, args.suppress, args.quotes, &bands, type_col.is_some()),
+        notes: report::notes_section(args.suppress),
+    };
+    report::write_atomic(&args.out.join("summary.md"), report::summary_md(&rep).as_bytes())?;
+    report::write_atomic(&args.out.join("report.html"), report::html::report_html(&rep).as_bytes())?;
+    report::write_atomic(&args.out.join("tables.xlsx"), &report::xlsx::tables_xlsx(&rep)?)?;
+    report::write_atomic(&args.out.join("report.docx"), &report::docx::report_docx(&rep)?)?;
 
     let head_meta = head.meta.clone();
     let run = json!({
@@ -200,6 +260,10 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "rejected": table.rejected.iter().map(|r| json!({"line": r.line, "reason": r.reason})).collect::<Vec<_>>(),
         "id_column": id_col.map(|c| table.headers[c].clone()),
         "suppression_threshold": args.suppress,
+        "quotes_per_sub_outcome": args.quotes,
+        "quantity_bands": bands.bands.iter().map(|b| json!({"from": b.from, "label": b.label})).collect::<Vec<_>>(),
+        "redact_text": args.redact_text,
+        "respondent_type_column": type_col.map(|c| table.headers[c].clone()),
         "questions": counts.iter().map(|q| json!({
             "key": q.key, "question": q.question, "rows": q.rows, "coded": q.coded, "blank": q.blank,
             "blank_empty": q.blank_empty, "blank_non_substantive": q.blank_non_substantive, "rejected": q.rejected,
@@ -245,6 +309,68 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         args.out.display()
     ));
     Ok(())
+}
+
+/// The column naming the respondent type ("Are you responding as...", "Respondent type"):
+/// a respondent attribute whose header says so.
+pub fn respondent_type_column(table: &Table, roles: &[Role]) -> Option<usize> {
+    (0..table.headers.len()).find(|&c| {
+        let h = crate::normalise::fold(&table.headers[c]);
+        matches!(roles[c], Role::Attribute | Role::ClosedQuestion)
+            && ["responding as", "respondent type", "type of respondent", "capacity", "responding on behalf"]
+                .iter()
+                .any(|k| h.contains(k))
+    })
+}
+
+/// Per line: the respondent's type and own personal data (for quotes and redaction).
+pub fn respondents(table: &Table, roles: &[Role], type_col: Option<usize>) -> HashMap<u64, crate::quotes::Respondent> {
+    let personal: Vec<usize> = (0..table.headers.len()).filter(|&c| roles[c] == Role::PersonalData).collect();
+    table
+        .rows
+        .iter()
+        .map(|row| {
+            let kind = type_col.map(|c| row.fields[c].trim().to_string());
+            let personal =
+                personal.iter().map(|&c| (table.headers[c].clone(), row.fields[c].trim().to_string())).collect();
+            (row.line, crate::quotes::Respondent { kind, personal })
+        })
+        .collect()
+}
+
+/// Response channel per row, where the export shows it: a column whose header names the
+/// channel, else Citizen Space's id prefixes (ANON- online, BHLF- keyed in by staff).
+pub fn channels(table: &Table, roles: &[Role], id_col: Option<usize>) -> Option<(String, Vec<String>)> {
+    let named = (0..table.headers.len()).find(|&c| {
+        let h = crate::normalise::fold(&table.headers[c]);
+        roles[c] != Role::OpenText && (h.contains("channel") || h.contains("response method") || h.contains("how did you respond"))
+    });
+    if let Some(c) = named {
+        return Some((table.headers[c].clone(), table.values(c).map(String::from).collect()));
+    }
+    let ids: Vec<&str> = table.values(id_col?).map(str::trim).collect();
+    let citizen_space = !ids.is_empty() && ids.iter().all(|v| v.starts_with("ANON-") || v.starts_with("BHLF-"));
+    let paper = ids.iter().filter(|v| v.starts_with("BHLF-")).count();
+    (citizen_space && paper > 0).then(|| {
+        let values = ids
+            .iter()
+            .map(|v| if v.starts_with("BHLF-") { "Keyed in by staff (paper or phone)" } else { "Online" }.to_string())
+            .collect();
+        ("from the response id: ANON- online, BHLF- keyed in by staff".to_string(), values)
+    })
+}
+
+/// A trained head's held-out agreement figures, as a sentence, when its metadata has them.
+fn agreement_line(meta: &serde_json::Value) -> Option<String> {
+    let obj = meta.as_object()?;
+    let figures: Vec<String> = obj
+        .iter()
+        .filter(|(k, v)| v.is_number() && (k.contains("f1") || k.contains("kappa") || k.contains("precision") || k.contains("recall")))
+        .map(|(k, v)| format!("{k} {:.3}", v.as_f64().unwrap_or(0.0)))
+        .collect();
+    (!figures.is_empty()).then(|| {
+        format!("The trained heads were checked against held-out officer-coded answers: {}.", figures.join(", "))
+    })
 }
 
 /// What a folder written by `consult analyse` may hold; anything else makes a non-empty

@@ -17,6 +17,8 @@ pub mod heads;
 pub mod input;
 pub mod model;
 pub mod normalise;
+pub mod pii;
+pub mod quotes;
 pub mod report;
 pub mod sentiment;
 pub mod train;
