@@ -260,8 +260,24 @@ impl Table {
     }
 
     fn from_workbook(path: &Path, opts: &ReadOptions) -> Result<Table> {
-        use calamine::{open_workbook_auto, Data, Reader};
-        let mut wb = open_workbook_auto(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| InputError(format!("{}: cannot read the file: {e}", path.display())))?;
+        Self::from_workbook_bytes(path, &bytes, opts)
+    }
+
+    /// Reads a workbook held in memory; the format is taken from `path`'s extension
+    /// (xlsx/xlsm, xlsb, xls, ods; any other: tried in turn).
+    pub fn from_workbook_bytes(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Table> {
+        use calamine::{open_workbook_from_rs, Data, Reader, Sheets};
+        let rs = std::io::Cursor::new(bytes);
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let opened: std::result::Result<Sheets<_>, calamine::Error> = match ext.as_str() {
+            "xls" => open_workbook_from_rs(rs).map(Sheets::Xls).map_err(calamine::Error::Xls),
+            "xlsx" | "xlsm" => open_workbook_from_rs(rs).map(Sheets::Xlsx).map_err(calamine::Error::Xlsx),
+            "xlsb" => open_workbook_from_rs(rs).map(Sheets::Xlsb).map_err(calamine::Error::Xlsb),
+            "ods" => open_workbook_from_rs(rs).map(Sheets::Ods).map_err(calamine::Error::Ods),
+            _ => calamine::open_workbook_auto_from_rs(rs),
+        };
+        let mut wb = opened.map_err(|e| {
             let msg = e.to_string();
             if msg.to_lowercase().contains("password") {
                 InputError(format!(
@@ -419,9 +435,10 @@ impl Table {
         }
         // Physical line of a byte offset (the csv crate's line count skips newlines inside
         // quoted fields, so it is computed here from the bytes).
+        // Line breaks: LF, CRLF, and a bare CR (old Mac files; the csv crate ends records there too).
         let mut newline_at: Vec<u64> = Vec::new();
         for (i, b) in bytes.iter().enumerate() {
-            if *b == b'\n' {
+            if *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
                 newline_at.push(i as u64);
             }
         }
@@ -563,7 +580,8 @@ impl Table {
         (0..self.headers.len()).find(|&c| {
             let h = self.headers[c].to_lowercase();
             let named = h == "id" || h.ends_with(" id") || h.starts_with("id ") || h.contains("respondent id")
-                || h.contains("response id") || h.contains("reference") || h == "respondentid" || h == "responseid";
+                || h.contains("response id") || h.contains("reference") || h == "respondentid" || h == "responseid"
+                || h == "userid";
             if !named {
                 return false;
             }
@@ -604,10 +622,34 @@ const PERSONAL_HEADERS: &[&str] = &[
     "ip address", "ipaddress", "recipientemail", "recipientfirstname", "recipientlastname",
 ];
 
-/// Analysts' own columns (Citizen Space tags and notes): not respondents' answers.
-fn analyst_column(header: &str) -> bool {
+/// Survey platforms' own columns (times, progress, channels), folded: not answers.
+const METADATA_HEADERS: &[&str] = &[
+    "timestamp", "start date", "end date", "start time", "completion time", "last modified time",
+    "started", "ended", "recorded date", "submitted", "submitted on", "date submitted",
+    "response type", "progress", "duration in seconds", "finished", "distribution channel",
+    "user language", "collector id", "userno", "unique id", "tracking link", "status",
+    "startdate", "enddate", "recordeddate", "distributionchannel", "userlanguage",
+];
+
+/// Analysts' own columns (Citizen Space tags and notes) and platforms' metadata columns
+/// (times, progress): not respondents' answers.
+fn analyst_column(header: &str, values: &[&str]) -> bool {
     let h = crate::normalise::fold(header);
-    h.contains("analyst") || h == "tags" || h.ends_with(" tags") || h.starts_with("tags ")
+    if h.contains("analyst") || h == "tags" || h.ends_with(" tags") || h.starts_with("tags ")
+        || METADATA_HEADERS.contains(&h.as_str())
+    {
+        return true;
+    }
+    // Date-times: digits and separators, words only AM/PM or a time zone.
+    let filled: Vec<&&str> = values.iter().filter(|v| !v.trim().is_empty()).collect();
+    let date_like = |v: &str| {
+        v.chars().filter(|c| c.is_ascii_digit()).count() >= 4
+            && (v.contains(':') || v.contains('/') || v.contains('-'))
+            && v.split(|c: char| !c.is_alphabetic())
+                .filter(|w| !w.is_empty())
+                .all(|w| ["am", "pm", "gmt", "bst", "utc", "t", "z"].contains(&w.to_lowercase().as_str()))
+    };
+    !filled.is_empty() && filled.iter().all(|v| date_like(v))
 }
 
 fn looks_personal(header: &str, values: &[&str]) -> bool {
@@ -630,7 +672,10 @@ impl Table {
             .collect();
         let mut exclude = personal.clone();
         exclude.extend(id);
-        exclude.extend((0..self.headers.len()).filter(|&c| analyst_column(&self.headers[c])));
+        let analyst: Vec<usize> = (0..self.headers.len())
+            .filter(|&c| Some(c) != id && analyst_column(&self.headers[c], &self.values(c).collect::<Vec<_>>()))
+            .collect();
+        exclude.extend(&analyst);
         let text = self.detect_text_columns(&exclude);
         (0..self.headers.len())
             .map(|c| {
@@ -638,7 +683,7 @@ impl Table {
                     Role::Id
                 } else if personal.contains(&c) {
                     Role::PersonalData
-                } else if analyst_column(&self.headers[c]) {
+                } else if analyst.contains(&c) {
                     Role::Other
                 } else if text.contains(&c) {
                     Role::OpenText
@@ -646,7 +691,7 @@ impl Table {
                     let distinct: std::collections::HashSet<&str> =
                         self.values(c).map(str::trim).filter(|v| !v.is_empty()).collect();
                     let h = self.headers[c].to_lowercase();
-                    let question = h.ends_with('?') || h.contains("agree") || h.contains("to what extent")
+                    let question = h.contains('?') || h.contains("agree") || h.contains("to what extent")
                         || h.contains("how ") || h.contains("do you") || h.contains("would you");
                     if distinct.is_empty() || distinct.len() > 40 {
                         Role::Other
@@ -800,6 +845,15 @@ mod tests {
         assert_eq!(t.rows.len(), 1);
         assert_eq!(t.rejected[0].line, 3);
         assert!(t.rejected[0].reason.contains("not valid UTF-8"), "{}", t.rejected[0].reason);
+    }
+
+    /// Found by proptest (tests/ingest.rs): records ended by a bare CR all got line 1.
+    #[test]
+    fn bare_cr_line_endings_give_each_record_its_own_line() {
+        let t = table("id,comment\r1,a\r2,\"b\rc\"\r3,d\r");
+        assert_eq!(t.rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 3, 5]);
+        let t = Table::from_bytes(Path::new("p.csv"), &[1, 1, 13, 1]).unwrap();
+        assert_eq!((t.rows.len(), t.rows[0].line), (1, 2));
     }
 
     #[test]
