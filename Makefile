@@ -31,9 +31,10 @@ train-sentiment: build
 bench-setup:
 	bash scripts/setup-bench.sh
 
-# Figures for BENCHMARKS.md: encode speed vs Python, outcome-level accuracy, sentiment.
+# Figures for BENCHMARKS.md: encode speed vs Python, outcome-level accuracy, sentiment, end to end.
+# Some sections only: make bench BENCH_SECTIONS="e2e recode memory"; sizes: BENCH_N, BENCH_N_LARGE.
 bench: build bench-setup
-	bash bench/run.sh
+	bash bench/run.sh $(BENCH_SECTIONS)
 
 reference-vectors: bench-setup
 	.venv/bin/python scripts/make_reference_vectors.py

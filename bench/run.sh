@@ -1,20 +1,48 @@
 #!/usr/bin/env bash
 # `make bench`: every figure in BENCHMARKS.md, in one run, on this machine.
-#  1. Encode speed: consult (rust-bert, length-sorted token-budget batches) against Python
-#     sentence-transformers 3.3.1 (batch 32), same model files, same 2,000 sentences.
-#  2. Zero-shot accuracy of the default codebook: outcome level on manifesto sentences
-#     (never tuned on), and sub-outcome level on the Polis development labels (tuned on).
-#  3. Sentiment: the held-out figures recorded by `consult train-sentiment` in the head.
-#  4. Learning from a coded sample: NHS FFT themes, `consult train` on folds 1-4, scored on
-#     fold 0, against TF-IDF + linear SVC (pxtextmining's classic model) on the same split.
+#  1. encode   Encode speed: consult (rust-bert, length-sorted token-budget batches) against Python
+#              sentence-transformers 3.3.1 (batch 32), same model files, same 2,000 sentences.
+#  2. accuracy Zero-shot accuracy of the default codebook: outcome level on manifesto sentences
+#              (never tuned on), and sub-outcome level on the Polis development labels (tuned on).
+#  3. sentiment The held-out figures recorded by `consult train-sentiment` in the head.
+#  4. fft      Learning from a coded sample: NHS FFT themes, `consult train` on folds 1-4, scored on
+#              fold 0, against TF-IDF + linear SVC (pxtextmining's classic model) on the same split.
+#  5. e2e      End to end: `consult analyse` on a synthetic export (bench/make_export.py, BENCH_N
+#              respondents x 3 open questions) against the Python reference pipeline
+#              (bench/reference_pipeline.py), wall time each and the ratio.
+#  6. recode   Re-analysis with an edited codebook on cached embeddings (`consult analyse --cache`).
+#  7. memory   Peak RSS and throughput of consult at BENCH_N and BENCH_N_LARGE respondents (x 3
+#              answers), and of the Python pipeline at BENCH_N.
+#
+# Usage: bash bench/run.sh [SECTION...]   (default: all; e.g. `bash bench/run.sh e2e recode`)
+# Env:   BENCH_N (default 10000 respondents = 30,000 answers), BENCH_N_LARGE (default 33334,
+#        ~100,000 answers), BENCH_SEED (default 8), SHARED (default ../shared).
+#        CONSULT_BIN (default target/release/consult).
+#        Quick check of sections 5-7: BENCH_N=500 BENCH_N_LARGE=1000 bash bench/run.sh e2e recode memory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${SHARED:-../shared}"
-BIN=target/release/consult
+BENCH_N="${BENCH_N:-10000}"
+BENCH_N_LARGE="${BENCH_N_LARGE:-33334}"
+BENCH_SEED="${BENCH_SEED:-8}"
+BIN="${CONSULT_BIN:-target/release/consult}"
+PY=.venv/bin/python
+ALL=(encode accuracy sentiment fft e2e recode memory)
+if [ $# -gt 0 ]; then SECTIONS=("$@"); else SECTIONS=("${ALL[@]}"); fi
+for s in "${SECTIONS[@]}"; do
+  [[ " ${ALL[*]} " == *" $s "* ]] || { echo "bench/run.sh: unknown section '$s' (one of: ${ALL[*]})" >&2; exit 2; }
+done
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+cpu_model="$(lscpu | awk -F: '/^Model name/{gsub(/^[ \t]+/, "", $2); print $2; exit}')"
+machine="$cpu_model, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM"
+echo "machine: $machine"
+echo "sections: ${SECTIONS[*]}"
+: > "$work/results.tsv"
+# result LABEL VALUE: one line of the closing results table.
+result() { printf '%s\t%s\n' "$1" "$2" >> "$work/results.tsv"; }
 
+section_encode() {
 echo "== 1. encode speed (2,000 NHS FFT answers)"
 python3 bench/sentences.py "$SHARED/data" "$work/sentences.txt"
 # Three alternating rounds; the median of each side is compared (this machine is noisy).
@@ -26,13 +54,18 @@ for round in 1 2 3; do
   echo "$rust" >> "$work/rust.jsonl"
   echo "$py" >> "$work/py.jsonl"
 done
-python3 - "$work/rust.jsonl" "$work/py.jsonl" <<'PY'
+python3 - "$work/rust.jsonl" "$work/py.jsonl" "$work/results.tsv" <<'PY'
 import json, statistics, sys
 r = statistics.median(json.loads(l)["texts_per_second"] for l in open(sys.argv[1]))
 p = statistics.median(json.loads(l)["texts_per_second"] for l in open(sys.argv[2]))
 print(f"median texts/s: consult {r:.1f}, python {p:.1f}; ratio consult/python {r / p:.2f}x")
+with open(sys.argv[3], "a") as f:
+    f.write(f"(1) encode 2,000 sentences, median texts/s: consult / python\t{r:.1f} / {p:.1f} = {r / p:.2f}x\n")
 PY
 
+}
+
+section_accuracy() {
 echo "== 2. zero-shot accuracy of the default codebook"
 python3 bench/make_eval_sets.py "$SHARED/data" "$work/sets"
 $BIN analyse "$work/sets/manifesto_input.csv" --id id --text text --quiet --out "$work/manifesto"
@@ -43,9 +76,15 @@ echo "-- Polis statements, development labels (settings tuned on these), sub-out
 $BIN evaluate --only 5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4 \
   "$work/polis/coded_responses.csv" "$work/sets/polis_gold.csv" | grep -E "^(code|outcome): micro"
 
+}
+
+section_sentiment() {
 echo "== 3. sentiment head, held-out fold (from models/sentiment/head.json)"
 python3 -c "import json; m=json.load(open('models/sentiment/head.json'))['meta']; print(json.dumps(m['metrics'], indent=1)); print('trained by:', m['command'])"
 
+}
+
+section_fft() {
 echo "== 4. NHS FFT themes: consult train + analyse --head vs TF-IDF + linear SVC, same split"
 python3 bench/fft_sets.py "$SHARED/data" "$work/fft"
 start=$(date +%s.%N)
@@ -57,3 +96,123 @@ $BIN analyse "$work/fft/test_input.csv" --id id "${qargs[@]}" --head "$work/fft/
 echo -n "consult heads: "
 $BIN evaluate "$work/fft/out/coded_responses.csv" "$work/fft/test_gold.csv" --only "$(cat "$work/fft/codes_min3.txt")" | grep "^code: micro"
 .venv/bin/python bench/fft_baseline.py "$work/fft" 2>/dev/null
+}
+
+# ---- Sections 5-7: end to end on a synthetic export -------------------------------------
+# export_for N: path of the synthetic export with N respondents (made once per run).
+export_for() {
+  local f="$work/export-$1.csv"
+  [ -f "$f" ] || python3 bench/make_export.py "$f" --respondents "$1" --seed "$BENCH_SEED" --polis "$SHARED/data/polis"
+  echo "$f"
+}
+# The export's open questions (columns 5-7) as --text arguments.
+text_args() {
+  local q
+  TEXT_ARGS=()
+  while IFS= read -r q; do TEXT_ARGS+=(--text "$q"); done < <(python3 -c '
+import csv, sys
+h = next(csv.reader(open(sys.argv[1], encoding="utf-8-sig")))
+print("\n".join(h[4:7]))' "$1")
+}
+HAS_CACHE=0
+if $BIN analyse --help | grep -q -- '--cache'; then HAS_CACHE=1; fi
+declare -A WALL RSS
+# measure KEY CMD...: runs CMD once under /usr/bin/time -v; records wall seconds and peak RSS
+# (MiB) under KEY. A KEY already measured in this run is not run again (sections share runs).
+measure() {
+  local key=$1; shift
+  [ -n "${WALL[$key]:-}" ] && return 0
+  /usr/bin/time -v -o "$work/$key.time" "$@" > "$work/$key.stdout"
+  WALL[$key]=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2, t, ":"); s=0; for (i=1; i<=n; i++) s=s*60+t[i]; print s}' "$work/$key.time")
+  RSS[$key]=$(awk -F': ' '/Maximum resident set size/{printf "%.0f", $2/1024}' "$work/$key.time")
+  echo "  $key: wall ${WALL[$key]} s, peak RSS ${RSS[$key]} MiB"
+}
+# consult_run KEY N [extra analyse args...]: `consult analyse` on the N-respondent export; with the
+# embedding cache available, a fresh empty cache folder per KEY (a first run, as a new user has).
+consult_run() {
+  local key=$1 n=$2; shift 2
+  local f; f=$(export_for "$n")
+  text_args "$f"
+  local cache=()
+  if [ "$HAS_CACHE" = 1 ]; then cache=(--cache "$work/cache-$key"); fi
+  measure "$key" $BIN analyse "$f" --id "Response ID" "${TEXT_ARGS[@]}" --quiet --out "$work/out-$key" "${cache[@]}" "$@"
+}
+python_run() {
+  local key=$1 n=$2
+  local f; f=$(export_for "$n")
+  text_args "$f"
+  measure "$key" $PY bench/reference_pipeline.py "$f" "$work/out-$key" --id "Response ID" "${TEXT_ARGS[@]}"
+}
+fmt_n() { python3 -c "print(f'{int(\"$1\"):,}')"; }
+
+section_e2e() {
+echo "== 5. end to end: consult analyse vs Python reference pipeline, $(fmt_n "$BENCH_N") respondents x 3 questions"
+consult_run "consult-$BENCH_N" "$BENCH_N"
+python_run "python-$BENCH_N" "$BENCH_N"
+local c=${WALL[consult-$BENCH_N]} p=${WALL[python-$BENCH_N]}
+echo "  consult run.json timings: $(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["timings"]))' "$work/out-consult-$BENCH_N/run.json")"
+echo "  python timings:           $(cat "$work/python-$BENCH_N.stdout")"
+python3 bench/compare_outputs.py "$work/out-consult-$BENCH_N/coded_responses.csv" "$work/out-python-$BENCH_N/coded_responses.csv" | sed 's/^/  /'
+local ratio; ratio=$(python3 -c "print(f'{$p / $c:.2f}')")
+echo "  wall time: consult $c s, python $p s; python / consult ${ratio} (above 1: consult faster)"
+result "(5) end to end, $(fmt_n $((BENCH_N * 3))) answers: wall s consult / python" "$c / $p (python / consult ${ratio})"
+}
+
+section_recode() {
+echo "== 6. re-analysis with an edited codebook, $(fmt_n "$BENCH_N") respondents x 3 questions"
+if [ "$HAS_CACHE" != 1 ]; then
+  echo "  cache not available: \`consult analyse --help\` has no --cache option"
+  result "(6) re-analysis with edited codebook, warm cache" "cache not available"
+  return 0
+fi
+# The same codebook with one description edited (8.2 gains a sentence).
+python3 - models/codebooks/strategic-plan-2022-26.toml "$work/edited-codebook.toml" <<'PY'
+import re, sys
+s = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'\nid = "8\.2"\n(?:.*\n)*?description = """', s)
+assert m, "code 8.2 not found"
+s = s[:m.end()] + "Includes the state of pavements and potholes on estate roads. " + s[m.end():]
+open(sys.argv[2], "w", encoding="utf-8").write(s)
+PY
+$BIN codebook --check "$work/edited-codebook.toml" | sed 's/^/  /'
+local f; f=$(export_for "$BENCH_N")
+text_args "$f"
+local cache="$work/cache-recode"
+measure recode-first $BIN analyse "$f" --id "Response ID" "${TEXT_ARGS[@]}" --quiet --out "$work/out-recode-1" --cache "$cache"
+measure recode-second $BIN analyse "$f" --id "Response ID" "${TEXT_ARGS[@]}" --quiet --out "$work/out-recode-2" --cache "$cache" --codebook "$work/edited-codebook.toml"
+local a=${WALL[recode-first]} b=${WALL[recode-second]}
+echo "  first run (empty cache) $a s; second run (edited codebook, same cache) $b s; $(python3 -c "print(f'{$a / $b:.1f}')")x faster"
+result "(6) re-analysis with edited codebook: wall s first / second run" "$a / $b ($(python3 -c "print(f'{$a / $b:.1f}')")x faster)"
+}
+
+section_memory() {
+echo "== 7. peak memory and throughput"
+local n
+for n in "$BENCH_N" "$BENCH_N_LARGE"; do
+  consult_run "consult-$n" "$n"
+  local w=${WALL[consult-$n]}
+  local tput; tput=$(python3 -c "print(f'{$n * 3 / $w:.1f}')")
+  echo "  consult, $(fmt_n $((n * 3))) answers: peak RSS ${RSS[consult-$n]} MiB, ${tput} answers/s"
+  result "(7) consult, $(fmt_n $((n * 3))) answers: peak RSS, throughput" "${RSS[consult-$n]} MiB, ${tput} answers/s (wall ${w} s)"
+done
+python_run "python-$BENCH_N" "$BENCH_N"
+local w=${WALL[python-$BENCH_N]}
+local tput; tput=$(python3 -c "print(f'{$BENCH_N * 3 / $w:.1f}')")
+echo "  python, $(fmt_n $((BENCH_N * 3))) answers: peak RSS ${RSS[python-$BENCH_N]} MiB, ${tput} answers/s"
+result "(7) python, $(fmt_n $((BENCH_N * 3))) answers: peak RSS, throughput" "${RSS[python-$BENCH_N]} MiB, ${tput} answers/s (wall ${w} s)"
+}
+
+for s in "${SECTIONS[@]}"; do "section_$s"; done
+
+echo
+echo "== results ($machine; $(date -u +%Y-%m-%dT%H:%MZ))"
+python3 - "$work/results.tsv" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+if rows:
+    w = max(len(r[0]) for r in rows)
+    for label, value in rows:
+        print(f"  {label:<{w}}  {value}")
+else:
+    print("  (no table rows from these sections)")
+PY

@@ -13,7 +13,7 @@ use crate::classify::{Assigned, Classifier};
 use crate::codebook::Codebook;
 use crate::heads::CodeHead;
 use crate::input::Table;
-use crate::model::{Embedding, Encoder};
+use crate::model::{centroid, Embedding, Encoder};
 use crate::normalise::{self, Blank};
 use crate::sentiment::{self, Head, Tone};
 
@@ -105,6 +105,28 @@ impl Coder<'_> {
     }
 }
 
+/// The most words in a piece the model reads whole. all-MiniLM-L6-v2 reads 256 word-piece
+/// tokens (about 190 ordinary words); 120 words leaves room for long words and numbers. An
+/// answer longer than this is read in segments (its sentences, long sentences cut into
+/// windows of this many words), and its whole-answer vector is the mean of theirs, so no
+/// part of it is cut off.
+pub const SEGMENT_WORDS: usize = 120;
+
+/// An answer's pieces for sentence-level scoring: its sentences, each cut into windows of at
+/// most [`SEGMENT_WORDS`] words.
+pub fn segments(tidy: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in normalise::sentences(tidy) {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        if words.len() <= SEGMENT_WORDS {
+            out.push(s);
+        } else {
+            out.extend(words.chunks(SEGMENT_WORDS).map(|w| w.join(" ")));
+        }
+    }
+    out
+}
+
 pub struct Timings {
     pub embed_seconds: f64,
     pub texts_embedded: usize,
@@ -125,7 +147,8 @@ pub fn code_responses(
 ) -> Result<(Vec<CodedResponse>, Timings)> {
     // Normalise: decide blank or substantive; gather the distinct texts to embed.
     // Per (row, question): the indices of its texts (whole answer first), or why it is blank.
-    let mut pieces_of: Vec<Result<Vec<usize>, Blank>> = Vec::new();
+    // `long`: the answer is read from its segments, not whole.
+    let mut pieces_of: Vec<Result<(Vec<usize>, bool), Blank>> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut intern = |t: String, texts: &mut Vec<String>| -> usize {
@@ -143,14 +166,16 @@ pub fn code_responses(
                 continue;
             }
             let tidy = normalise::tidy(raw);
+            let long = tidy.split_whitespace().nth(SEGMENT_WORDS).is_some();
             let mut ids = vec![intern(tidy.clone(), &mut texts)];
-            if coder.sentence_level() {
-                let sents = normalise::sentences(&tidy);
-                if sents.len() > 1 {
-                    ids.extend(sents.into_iter().map(|s| intern(s, &mut texts)));
+            if coder.sentence_level() || long {
+                let segs = segments(&tidy);
+                if segs.len() > 1 {
+                    ids.extend(segs.into_iter().map(|s| intern(s, &mut texts)));
                 }
             }
-            pieces_of.push(Ok(ids));
+            let long = long && ids.len() > 1;
+            pieces_of.push(Ok((ids, long)));
         }
     }
 
@@ -191,8 +216,15 @@ pub fn code_responses(
             };
             match &pieces_of[k] {
                 Err(why) => r.reason = why.as_str().to_string(),
-                Ok(ids) => {
-                    let pieces: Vec<&Embedding> = ids.iter().map(|&i| &embs[i]).collect();
+                Ok((ids, long)) => {
+                    // A long answer's whole is the mean of its segments (the model would cut it off).
+                    let whole: Embedding = if *long {
+                        centroid(&ids[1..].iter().map(|&i| &embs[i]).collect::<Vec<_>>())
+                    } else {
+                        embs[ids[0]].clone()
+                    };
+                    let mut pieces: Vec<&Embedding> = vec![&whole];
+                    pieces.extend(ids[1..].iter().map(|&i| &embs[i]));
                     let (codes, nearest) = coder.code(&pieces, &embs[question_idx[qi]]);
                     let mut outcomes: Vec<String> = Vec::new();
                     for c in &codes {
@@ -203,12 +235,12 @@ pub fn code_responses(
                     }
                     outcomes.sort_by_key(|o| order.get(o).copied().unwrap_or(usize::MAX));
                     let q = &embs[question_idx[qi]];
-                    let p = head.predict(&sentiment::features(&embs[ids[0]], q));
+                    let p = head.predict(&sentiment::features(&whole, q));
                     r.code_tones = codes
                         .iter()
                         .map(|c| match c.piece {
                             0 => p.tone,
-                            k => head.predict(&sentiment::features(&embs[ids[k]], q)).tone,
+                            k => head.predict(&sentiment::features(pieces[k], q)).tone,
                         })
                         .collect();
                     r.status = Status::Coded;
@@ -217,7 +249,7 @@ pub fn code_responses(
                     r.nearest = nearest;
                     r.sentiment = Some(p.tone);
                     r.sentiment_score = p.score;
-                    r.vector = Some(embs[ids[0]].clone());
+                    r.vector = Some(whole);
                 }
             }
             out.push(r);
@@ -329,4 +361,21 @@ pub fn mark_campaigns(responses: &mut [CodedResponse], questions: &[Question]) {
 pub fn campaigns_once(responses: &[CodedResponse]) -> Vec<CodedResponse> {
     let mut seen = std::collections::HashSet::new();
     responses.iter().filter(|r| r.campaign.as_ref().is_none_or(|c| seen.insert(c.clone()))).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_answers_are_cut_into_segments_without_losing_a_word() {
+        let long: String = (0..300).map(|i| format!("Park{i}")).collect::<Vec<_>>().join(" ");
+        let text = format!("Short first sentence here. {long}");
+        let segs = segments(&text);
+        assert_eq!(segs[0], "Short first sentence here.");
+        assert_eq!(segs.len(), 1 + 3, "300 words -> windows of 120, 120, 60");
+        assert!(segs.iter().all(|s| s.split_whitespace().count() <= SEGMENT_WORDS));
+        let rejoined: Vec<&str> = segs[1..].iter().flat_map(|s| s.split_whitespace()).collect();
+        assert_eq!(rejoined.join(" "), long);
+    }
 }

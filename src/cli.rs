@@ -94,7 +94,17 @@ pub struct AnalyseArgs {
     /// Cross-tabs by --by: show counts under N as [c] (with secondary suppression); 0 disables.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub suppress: usize,
-    /// Print nothing but errors.
+    /// Embedding cache folder (default: $CONSULT_CACHE, else ~/.cache/consult/embeddings). It is
+    /// also the checkpoint: after an interrupted run, the same command resumes where it stopped.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Embed everything afresh and keep nothing on disk but the outputs.
+    #[arg(long, conflicts_with = "cache")]
+    pub no_cache: bool,
+    /// Write into a non-empty --out folder even if it holds files other than an earlier run's.
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing but errors (no progress bar).
     #[arg(long, short)]
     pub quiet: bool,
 }

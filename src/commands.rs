@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::aggregate;
 use crate::analyse::{self, Coder, Question};
+use crate::cache::{self, CachedEncoder};
 use crate::heads::CodeHead;
 use crate::classify::{Classifier, Settings};
 use crate::cli::{AnalyseArgs, EmbedArgs};
@@ -28,6 +29,18 @@ pub fn load_encoder(explicit: Option<&Path>) -> Result<MiniLm> {
         ))
     })?;
     MiniLm::load(&dir)
+}
+
+/// The encoder `analyse` uses: the embedding cache in front of the model (loaded on demand).
+fn cached_encoder(args: &AnalyseArgs) -> Result<CachedEncoder> {
+    let dir = locate_model_dir(args.model.as_deref()).ok_or_else(|| {
+        SetupMissing(format!(
+            "the all-MiniLM-L6-v2 model files were not found; run `make setup` in the consult \
+             repository, or pass --model DIR (or set {MODEL_DIR_ENV})"
+        ))
+    })?;
+    let cache_dir = if args.no_cache { None } else { args.cache.clone().or_else(cache::default_dir) };
+    CachedEncoder::new(&dir, cache_dir.as_deref(), !args.quiet)
 }
 
 pub fn sentiment_head_path(explicit: Option<&Path>) -> PathBuf {
@@ -107,10 +120,10 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         .enumerate()
         .map(|(i, &c)| Question { key: format!("Q{}", i + 1), column: c, header: table.headers[c].clone() })
         .collect();
-    prepare_out_dir(&args.out, &args.input)?;
+    prepare_out_dir(&args.out, &args.input, args.force)?;
 
     let t_load = Instant::now();
-    let encoder = load_encoder(args.model.as_deref())?;
+    let encoder = cached_encoder(args)?;
     let head = load_head(args.sentiment_head.as_deref())?;
     let classifier = match &trained {
         None => Some(Classifier::build(&codebook, &encoder, settings.clone())?),
@@ -121,7 +134,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         (None, Some(c)) => Coder::ZeroShot(c),
         (None, None) => unreachable!("a classifier is built when no head is given"),
     };
-    let load_seconds = t_load.elapsed().as_secs_f64();
+    let setup_seconds = t_load.elapsed().as_secs_f64();
 
     let (responses, timings) =
         analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &head, &encoder, &blanks)?;
@@ -218,15 +231,22 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         },
         "sentiment_head": {"path": sentiment_head_path(args.sentiment_head.as_deref()).display().to_string(), "meta": head_meta},
         "versions": {"consult": env!("CARGO_PKG_VERSION"), "rust_bert": "0.23", "tch": "0.17", "libtorch": "2.4.0"},
-        "timings": {
-            "total_seconds": started.elapsed().as_secs_f64(),
-            "model_load_seconds": load_seconds,
-            "embed_seconds": timings.embed_seconds,
-            "texts_embedded": timings.texts_embedded,
-        },
     });
     report::write_atomic(&args.out.join("run.json"), serde_json::to_string_pretty(&run)?.as_bytes())?;
     write_rejected(&args.out.join("rejected.csv"), &table)?;
+    // Timings change from run to run, so they live apart from run.json (which is deterministic).
+    let cache_stats = encoder.stats();
+    let timing = json!({
+        "total_seconds": started.elapsed().as_secs_f64(),
+        "setup_seconds": setup_seconds,
+        "model_load_seconds": encoder.load_seconds(),
+        "embed_seconds": timings.embed_seconds,
+        "texts": timings.texts_embedded,
+        "embedding_cache": encoder.store_path().map(|p| p.display().to_string()),
+        "texts_from_cache": cache_stats.from_cache,
+        "texts_embedded": cache_stats.embedded,
+    });
+    report::write_atomic(&args.out.join("timings.json"), serde_json::to_string_pretty(&timing)?.as_bytes())?;
 
     say(format!("Rows read: {} ({} rejected)", table.rows_read(), table.rejected.len()));
     for q in &counts {
@@ -236,8 +256,10 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         ));
     }
     say(format!(
-        "Embedded {} distinct texts in {:.1}s; wrote {}",
-        timings.texts_embedded,
+        "{} distinct texts (answers, their sentences, the codebook): {} from the cache, {} embedded in {:.1}s; wrote {}",
+        cache_stats.texts,
+        cache_stats.from_cache,
+        cache_stats.embedded,
         timings.embed_seconds,
         args.out.display()
     ));
@@ -255,19 +277,51 @@ fn write_rejected(path: &Path, table: &Table) -> Result<()> {
     report::write_atomic(path, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
 }
 
-/// Refuses to write into the input's own folder file or over a folder holding other things.
-fn prepare_out_dir(out: &Path, input: &Path) -> Result<()> {
+/// What a folder written by `consult analyse` may hold; anything else makes a non-empty
+/// `--out` suspect (someone else's files), and `analyse` refuses it without `--force`.
+const OUR_OUTPUTS: &[&str] = &[RUN_MARKER, "coded_responses.csv", "summary.md", "run.json", "timings.json", "rejected.csv",
+    "tables", "report.html", "tables.xlsx", "report.docx"];
+
+/// Written into `--out` before anything else, so a folder left by an interrupted run is
+/// known as consult's.
+const RUN_MARKER: &str = ".consult-run";
+
+/// Checks `--out` before any work: a folder (made if missing) that is empty or holds an
+/// earlier run (its run.json says consult wrote it), never a folder that holds the input.
+fn prepare_out_dir(out: &Path, input: &Path, force: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
-        bail!(InputError(format!("{}: --out must be a folder", out.display())));
+        bail!(InputError(format!("{}: --out must be a folder, and this is a file", out.display())));
     }
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create the output folder", out.display()))?;
-    let input_abs = input.canonicalize().ok();
-    for name in ["coded_responses.csv", "summary.md", "run.json"] {
-        if input_abs.is_some() && out.join(name).canonicalize().ok() == input_abs {
-            bail!(InputError(format!("{}: --out would overwrite the input", input.display())));
+    let out_abs = out.canonicalize().with_context(|| format!("{}: cannot resolve", out.display()))?;
+    if let Ok(input_abs) = input.canonicalize() {
+        if input_abs.starts_with(&out_abs) {
+            bail!(InputError(format!(
+                "{}: the input is inside the --out folder {}; choose another output folder",
+                input.display(),
+                out.display()
+            )));
         }
     }
-    Ok(())
+    let marker = out.join(RUN_MARKER);
+    let earlier_run = marker.is_file()
+        || std::fs::read_to_string(out.join("run.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .is_some_and(|v| v.get("consult_version").is_some());
+    let entries = std::fs::read_dir(out).with_context(|| format!("{}: cannot list", out.display()))?;
+    for e in entries {
+        let name = e?.file_name().to_string_lossy().into_owned();
+        let ours = OUR_OUTPUTS.contains(&name.as_str()) || name.ends_with(".tmp~");
+        if !force && !(earlier_run && ours) {
+            bail!(InputError(format!(
+                "{}: the output folder already holds {name:?}, which is not from an earlier consult run; \
+                 choose an empty folder or pass --force",
+                out.display()
+            )));
+        }
+    }
+    report::write_atomic(&marker, concat!("consult ", env!("CARGO_PKG_VERSION"), "\n").as_bytes())
 }
 
 /// `consult inspect`: every column with its role, closed questions tabulated, row counts.

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod analyse;
+pub mod cache;
 pub mod classify;
 pub mod cli;
 pub mod codebook;

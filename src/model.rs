@@ -69,8 +69,10 @@ pub struct MiniLm {
     pub max_batch: usize,
 }
 
-impl MiniLm {
-    pub fn load(dir: &Path) -> Result<MiniLm> {
+impl ModelInfo {
+    /// What the model folder holds, without loading the network: checks the files are there
+    /// (else [`SetupMissing`]), reads the dimension and the recorded weights checksum.
+    pub fn read(dir: &Path) -> Result<ModelInfo> {
         let need = ["model.safetensors", "config.json", "vocab.txt", "modules.json",
             "sentence_bert_config.json", "1_Pooling/config.json"];
         for f in need {
@@ -83,6 +85,24 @@ impl MiniLm {
                 .into());
             }
         }
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("config.json")).context("reading the model's config.json")?,
+        )
+        .context("parsing the model's config.json")?;
+        let dim = config.get("hidden_size").and_then(|v| v.as_u64()).unwrap_or(384) as usize;
+        Ok(ModelInfo {
+            name: MODEL_NAME.to_string(),
+            path: dir.display().to_string(),
+            weights_sha256: recorded_weights_sha(dir),
+            dim,
+            max_tokens: 256,
+        })
+    }
+}
+
+impl MiniLm {
+    pub fn load(dir: &Path) -> Result<MiniLm> {
+        let mut info = ModelInfo::read(dir)?;
         let res = |f: &str| -> Box<LocalResource> { Box::new(LocalResource::from(dir.join(f))) };
         let lower_case = tokenizer_lowercases(dir);
         let tokenizer = TokenizerOption::from_file(
@@ -111,14 +131,7 @@ impl MiniLm {
         };
         let model = SentenceEmbeddingsModel::new_with_tokenizer(config, tokenizer)
             .with_context(|| format!("loading the sentence embedding model from {}", dir.display()))?;
-        let dim = model.get_embedding_dim()? as usize;
-        let info = ModelInfo {
-            name: MODEL_NAME.to_string(),
-            path: dir.display().to_string(),
-            weights_sha256: recorded_weights_sha(dir),
-            dim,
-            max_tokens: 256,
-        };
+        info.dim = model.get_embedding_dim()? as usize;
         Ok(MiniLm { model, info, token_budget: 1024, max_batch: 64 })
     }
 
@@ -146,8 +159,10 @@ fn tokenizer_lowercases(dir: &Path) -> bool {
         .unwrap_or(true)
 }
 
+/// The weights' SHA-256: from the checksum file beside the model folder
+/// (models/all-MiniLM-L6-v2.sha256), else computed (a fraction of a second), so the
+/// embedding cache never serves vectors from other weights.
 fn recorded_weights_sha(dir: &Path) -> String {
-    // The checksum file sits beside the model folder: models/all-MiniLM-L6-v2.sha256.
     let sums = dir.with_extension("sha256");
     std::fs::read_to_string(sums)
         .ok()
@@ -156,7 +171,12 @@ fn recorded_weights_sha(dir: &Path) -> String {
                 .find(|l| l.trim_end().ends_with("model.safetensors"))
                 .and_then(|l| l.split_whitespace().next().map(str::to_string))
         })
-        .unwrap_or_else(|| "unrecorded".to_string())
+        .or_else(|| {
+            use sha2::{Digest, Sha256};
+            let bytes = std::fs::read(dir.join("model.safetensors")).ok()?;
+            Some(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+        })
+        .unwrap_or_else(|| "unreadable".to_string())
 }
 
 /// Plans batches over texts sorted by length (longest first): each batch holds at most
