@@ -143,6 +143,7 @@ pub fn code_responses(
     coder: &Coder,
     head: &Head,
     encoder: &dyn Encoder,
+    blanks: &normalise::BlankList,
 ) -> Result<(Vec<CodedResponse>, Timings)> {
     // Normalise: decide blank or substantive; gather the distinct texts to embed.
     // Per (row, question): the indices of its texts (whole answer first), or why it is blank.
@@ -160,7 +161,7 @@ pub fn code_responses(
     for row in &table.rows {
         for q in questions {
             let raw = &row.fields[q.column];
-            if let Some(why) = normalise::blank(raw) {
+            if let Some(why) = blanks.check(raw) {
                 pieces_of.push(Err(why));
                 continue;
             }
@@ -281,13 +282,17 @@ pub fn code_responses(
     Ok((out, timings))
 }
 
-/// Groups identical substantive answers to a question (same [`normalise::fold`], at least
-/// [`normalise::CAMPAIGN_MIN_WORDS`] words, at least [`normalise::CAMPAIGN_MIN_SIZE`]
-/// respondents) under a campaign id, numbered in order of first appearance.
+/// Groups campaign (template) answers to a question under a campaign id, numbered in order
+/// of first appearance. Substantive answers of at least [`normalise::CAMPAIGN_MIN_WORDS`]
+/// words are first grouped by exact text (same [`normalise::fold`]); then the groups whose
+/// texts' embeddings have a cosine of at least [`normalise::NEAR_DUPLICATE_COSINE`] are joined
+/// (single link). A joined group of at least [`normalise::CAMPAIGN_MIN_SIZE`] respondents is a
+/// campaign. Answers without an embedding join by exact text only.
 pub fn mark_campaigns(responses: &mut [CodedResponse], questions: &[Question]) {
     for (qi, q) in questions.iter().enumerate() {
-        // Members by folded text; a HashMap keeps this linear in the number of answers.
-        let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+        // Exact groups by folded text; members in response order.
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, r) in responses.iter().enumerate() {
             if r.question != qi || r.status != Status::Coded {
                 continue;
@@ -296,17 +301,57 @@ pub fn mark_campaigns(responses: &mut [CodedResponse], questions: &[Question]) {
             if key.split(' ').count() < normalise::CAMPAIGN_MIN_WORDS {
                 continue;
             }
-            groups.entry(key).or_default().push(i);
+            let g = *index.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i);
         }
-        // Numbered in order of first appearance (members are in response order).
-        let mut big: Vec<Vec<usize>> =
-            groups.into_values().filter(|m| m.len() >= normalise::CAMPAIGN_MIN_SIZE).collect();
+        // Near-duplicates: join exact groups whose representatives' embeddings are close.
+        let reps: Vec<Option<&Embedding>> = groups.iter().map(|m| responses[m[0]].vector.as_ref()).collect();
+        let mut parent: Vec<usize> = (0..groups.len()).collect();
+        fn root(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        // Which groups each group is compared with: all of them up to the limit, else only
+        // the groups repeated word for word.
+        let full = groups.len() <= normalise::NEAR_DUPLICATE_FULL_LIMIT;
+        let anchors: Vec<usize> = (0..groups.len()).filter(|&g| full || groups[g].len() >= 2).collect();
+        for a in 0..groups.len() {
+            let Some(va) = reps[a] else { continue };
+            for &b in &anchors {
+                if (full && b <= a) || b == a {
+                    continue;
+                }
+                let Some(vb) = reps[b] else { continue };
+                if crate::model::dot(va, vb) >= normalise::NEAR_DUPLICATE_COSINE {
+                    let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+                    if ra != rb {
+                        parent[ra.max(rb)] = ra.min(rb);
+                    }
+                }
+            }
+        }
+        let mut joined: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (g, members) in groups.iter().enumerate() {
+            joined.entry(root(&mut parent, g)).or_default().extend(members);
+        }
+        let mut big: Vec<Vec<usize>> = joined
+            .into_values()
+            .filter(|m| m.len() >= normalise::CAMPAIGN_MIN_SIZE)
+            .map(|mut m| {
+                m.sort_unstable();
+                m
+            })
+            .collect();
         big.sort_by_key(|m| m[0]);
-        let mut n = 0;
-        for members in big {
-            n += 1;
+        for (n, members) in big.into_iter().enumerate() {
             for i in members {
-                responses[i].campaign = Some(format!("{}-C{n}", q.key));
+                responses[i].campaign = Some(format!("{}-C{}", q.key, n + 1));
             }
         }
     }

@@ -27,6 +27,9 @@ pub enum Command {
         /// Workbook sheet to read (default: the first).
         #[arg(long, value_name = "NAME")]
         sheet: Option<String>,
+        /// Header rows at the top (default: detected; SurveyMonkey 2, Qualtrics 3, else 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=10))]
+        header_rows: Option<u8>,
     },
     /// Print the default codebook, or check a codebook file with --check.
     Codebook {
@@ -56,6 +59,13 @@ pub struct AnalyseArgs {
     /// Workbook sheet to read (default: the first).
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
+    /// Header rows at the top (default: detected; SurveyMonkey 2, Qualtrics 3, else 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub header_rows: Option<u8>,
+    /// Answers that say nothing, one a line (default: models/blank-answers.txt); matching
+    /// ignores case and punctuation.
+    #[arg(long, value_name = "FILE")]
+    pub blank_list: Option<PathBuf>,
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

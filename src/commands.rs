@@ -16,7 +16,8 @@ use crate::classify::{Classifier, Settings};
 use crate::cli::{AnalyseArgs, EmbedArgs};
 use crate::codebook::Codebook;
 use crate::crosstab;
-use crate::input::{InputError, Role, Table};
+use crate::input::{InputError, ReadOptions, Role, Table};
+use crate::normalise::BlankList;
 use crate::model::{locate_model_dir, Encoder, MiniLm, SetupMissing, MODEL_DIR_ENV};
 use crate::report;
 use crate::sentiment::Head;
@@ -76,8 +77,21 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         Some(p) => Settings::load(p)?,
         None => Settings::default_settings(),
     };
-    let table = Table::read_sheet(&args.input, args.sheet.as_deref())?;
-    say(format!("Read {} as {}: {} rows", args.input.display(), table.format, table.rows_read()));
+    let blanks = match &args.blank_list {
+        Some(p) => BlankList::load(p)?,
+        None => BlankList::builtin().clone(),
+    };
+    let read = ReadOptions { sheet: args.sheet.clone(), header_rows: args.header_rows.map(usize::from) };
+    let table = Table::open(&args.input, &read)?;
+    say(format!(
+        "Read {} as {}: {} layout, {} header row(s), {} rows, {} cells with mojibake repaired",
+        args.input.display(),
+        table.format,
+        table.platform.as_str(),
+        table.header_rows,
+        table.rows_read(),
+        table.repaired_cells
+    ));
     let roles = table.roles();
     let id_col = match &args.id {
         Some(n) => Some(table.column(n)?),
@@ -124,7 +138,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let setup_seconds = t_load.elapsed().as_secs_f64();
 
     let (responses, timings) =
-        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &head, &encoder)?;
+        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &head, &encoder, &blanks)?;
     let counts = aggregate::count(&questions, &responses);
     // Counts with each campaign counted once: only needed when there are campaigns.
     let counts_once = if counts.iter().any(|q| !q.campaigns.is_empty()) {
@@ -254,6 +268,10 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "consult_version": env!("CARGO_PKG_VERSION"),
         "input": args.input.display().to_string(),
         "input_format": table.format,
+        "input_platform": table.platform.as_str(),
+        "input_header_rows": table.header_rows,
+        "mojibake_repaired_cells": table.repaired_cells,
+        "blank_list": blanks.source,
         "closed_questions": closed.iter().map(|t| t.title.clone()).collect::<Vec<_>>(),
         "rows_read": table.rows_read(),
         "rows_rejected": table.rejected.len(),
@@ -279,6 +297,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "versions": {"consult": env!("CARGO_PKG_VERSION"), "rust_bert": "0.23", "tch": "0.17", "libtorch": "2.4.0"},
     });
     report::write_atomic(&args.out.join("run.json"), serde_json::to_string_pretty(&run)?.as_bytes())?;
+    write_rejected(&args.out.join("rejected.csv"), &table)?;
     // Timings change from run to run, so they live apart from run.json (which is deterministic).
     let cache_stats = encoder.stats();
     let timing = json!({
@@ -373,6 +392,17 @@ fn agreement_line(meta: &serde_json::Value) -> Option<String> {
     })
 }
 
+/// rejected.csv: every rejected row with its line, the reason and its first field (written
+/// even when empty, so a run's folder always says what was rejected).
+fn write_rejected(path: &Path, table: &Table) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["line", "reason", "first_field"])?;
+    for r in &table.rejected {
+        w.write_record([r.line.to_string().as_str(), r.reason.as_str(), r.first_field.as_str()])?;
+    }
+    report::write_atomic(path, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
 /// What a folder written by `consult analyse` may hold; anything else makes a non-empty
 /// `--out` suspect (someone else's files), and `analyse` refuses it without `--force`.
 const OUR_OUTPUTS: &[&str] = &[RUN_MARKER, "coded_responses.csv", "summary.md", "run.json", "timings.json", "rejected.csv",
@@ -421,20 +451,26 @@ fn prepare_out_dir(out: &Path, input: &Path, force: bool) -> Result<()> {
 }
 
 /// `consult inspect`: every column with its role, closed questions tabulated, row counts.
-pub fn inspect(input: &Path, sheet: Option<&str>) -> Result<()> {
-    let table = Table::read_sheet(input, sheet)?;
+pub fn inspect(input: &Path, sheet: Option<&str>, header_rows: Option<usize>) -> Result<()> {
+    let table = Table::open(input, &ReadOptions { sheet: sheet.map(String::from), header_rows })?;
     let roles = table.roles();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{}: {}; {} rows read ({} usable, {} rejected), {} columns",
+        "{}: {}; {} layout, {} header row{}; {} rows read ({} usable, {} rejected), {} columns",
         input.display(),
         table.format,
+        table.platform.as_str(),
+        table.header_rows,
+        if table.header_rows == 1 { "" } else { "s" },
         table.rows_read(),
         table.rows.len(),
         table.rejected.len(),
         table.headers.len()
     )?;
+    if table.repaired_cells > 0 {
+        writeln!(out, "  mojibake repaired in {} cells (e.g. \"â€™\" read back as \"’\")", table.repaired_cells)?;
+    }
     for r in &table.rejected {
         writeln!(out, "  rejected line {}: {}", r.line, r.reason)?;
     }

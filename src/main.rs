@@ -15,7 +15,7 @@ fn main() {
     };
     let result = match &cli.command {
         Command::Analyse(a) => commands::analyse(a),
-        Command::Inspect { input, sheet } => commands::inspect(input, sheet.as_deref()),
+        Command::Inspect { input, sheet, header_rows } => commands::inspect(input, sheet.as_deref(), header_rows.map(usize::from)),
         Command::Codebook { check } => commands::codebook(check.as_deref()),
         Command::Train(a) => train::train_codes(a),
         Command::TrainSentiment(a) => train::train_sentiment(a),

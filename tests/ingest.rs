@@ -1,0 +1,385 @@
+//! Reading exports: each platform's header shape, encodings and quirks, exact row counts,
+//! errors, near-duplicate campaigns (real model), and row accounting on arbitrary bytes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::prelude::*;
+use consult::input::{Platform, Table};
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn platforms() -> PathBuf {
+    common::repo().join("fixtures/platforms")
+}
+
+fn expected() -> serde_json::Map<String, Value> {
+    let text = std::fs::read_to_string(platforms().join("expected.json")).unwrap();
+    serde_json::from_str::<Value>(&text).unwrap().as_object().unwrap().clone()
+}
+
+fn consult(args: &[&str]) -> Output {
+    Command::cargo_bin("consult").unwrap().current_dir(common::repo()).args(args).output().unwrap()
+}
+
+fn run_json(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap()
+}
+
+fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let h = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    (h, rows)
+}
+
+/// `consult inspect` names each platform, counts header rows apart from data rows, and the
+/// columns are named as the platform's layout means them.
+#[test]
+fn inspect_names_each_platform_with_its_headers_and_exact_row_counts() {
+    for (file, e) in expected() {
+        let path = format!("fixtures/platforms/{file}");
+        let o = consult(&["inspect", &path]);
+        assert!(o.status.success(), "{file}: {}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8(o.stdout).unwrap();
+        let rejected = e["rejected"].as_array().unwrap().len();
+        let rows = e["rows_read"].as_u64().unwrap() as usize;
+        let n = e["header_rows"].as_u64().unwrap();
+        let first = format!(
+            "{path}: csv utf-8; {} layout, {n} header row{}; {rows} rows read ({} usable, {rejected} rejected), {} columns",
+            e["platform"].as_str().unwrap(),
+            if n == 1 { "" } else { "s" },
+            rows - rejected,
+            e["columns"]
+        );
+        assert_eq!(text.lines().next().unwrap(), first, "{file}");
+        // Column lines: "  N  role  k answered  header".
+        let columns: Vec<(usize, &str, &str)> = text
+            .lines()
+            .filter(|l| l.len() > 5 && l[..3].trim().parse::<usize>().is_ok())
+            .map(|l| {
+                let (_, header) = l.split_once(" answered  ").unwrap();
+                (l[..3].trim().parse().unwrap(), l[5..27].trim(), header)
+            })
+            .collect();
+        assert_eq!(columns.len() as u64, e["columns"].as_u64().unwrap(), "{file}");
+        for (pos, want) in e["headers"].as_object().unwrap() {
+            let pos: usize = pos.parse().unwrap();
+            assert_eq!(columns[pos - 1].2, want.as_str().unwrap(), "{file} column {pos}");
+        }
+        let open: Vec<&str> = columns.iter().filter(|c| c.1 == "open text").map(|c| c.2).collect();
+        let want: Vec<&str> = e["open_text"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut open_sorted = open.clone();
+        open_sorted.sort();
+        assert_eq!(open_sorted, want, "{file}: open questions");
+        let repaired = e["repaired_cells"].as_u64().unwrap();
+        assert_eq!(text.contains(&format!("mojibake repaired in {repaired} cells")), repaired > 0, "{file}");
+
+        // The library agrees, and data rows keep their physical line numbers.
+        let t = Table::read(&platforms().join(&file)).unwrap();
+        let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
+        let want_lines: Vec<u64> = e["first_data_lines"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(lines, want_lines, "{file}");
+        let rej: Vec<u64> = t.rejected.iter().map(|r| r.line).collect();
+        let want_rej: Vec<u64> = e["rejected"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(rej, want_rej, "{file}");
+        // Blank and substantive answers per open question, as analyse counts them.
+        for (q, w) in e["open_text"].as_object().unwrap() {
+            let c = t.column(q).unwrap();
+            let (mut coded, mut empty, mut non) = (0, 0, 0);
+            for v in t.values(c) {
+                match consult::normalise::blank(v) {
+                    None => coded += 1,
+                    Some(consult::normalise::Blank::Empty) => empty += 1,
+                    Some(consult::normalise::Blank::NonSubstantive) => non += 1,
+                }
+            }
+            assert_eq!((coded, empty, non), (w["coded"].as_u64().unwrap(), w["empty"].as_u64().unwrap(), w["non_substantive"].as_u64().unwrap()), "{file} {q}");
+        }
+    }
+}
+
+/// `consult analyse` on the platform fixtures with two and three header rows and with a
+/// rejected row (the others' counts are checked above through the library): platform and
+/// header rows in run.json, and rows read = coded + blank + rejected per question, exactly.
+#[test]
+fn analyse_accounts_for_every_row_of_platform_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = expected();
+    for file in ["surveymonkey.csv", "qualtrics.csv", "smartsurvey.csv"] {
+        let e = &all[file];
+        let out = dir.path().join(file);
+        let path = format!("fixtures/platforms/{file}");
+        let o = consult(&["analyse", &path, "--quiet", "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{file}: {}", String::from_utf8_lossy(&o.stderr));
+        let run = run_json(&out);
+        assert_eq!(run["input_platform"], e["platform"], "{file}");
+        assert_eq!(run["input_header_rows"], e["header_rows"], "{file}");
+        assert_eq!(run["rows_read"], e["rows_read"], "{file}");
+        assert_eq!(run["mojibake_repaired_cells"], e["repaired_cells"], "{file}");
+        let rejected = e["rejected"].as_array().unwrap();
+        assert_eq!(run["rows_rejected"].as_u64().unwrap() as usize, rejected.len(), "{file}");
+        let qs = run["questions"].as_array().unwrap();
+        let want = e["open_text"].as_object().unwrap();
+        assert_eq!(qs.len(), want.len(), "{file}");
+        for q in qs {
+            let w = &want[q["question"].as_str().unwrap()];
+            assert_eq!(q["coded"], w["coded"], "{file} {}", q["question"]);
+            assert_eq!(q["blank_empty"], w["empty"], "{file} {}", q["question"]);
+            assert_eq!(q["blank_non_substantive"], w["non_substantive"], "{file} {}", q["question"]);
+            assert_eq!(q["rejected"].as_u64().unwrap() as usize, rejected.len(), "{file}");
+            let sum = q["coded"].as_u64().unwrap() + q["blank"].as_u64().unwrap() + q["rejected"].as_u64().unwrap();
+            assert_eq!(sum, e["rows_read"].as_u64().unwrap(), "{file}: rows read = coded + blank + rejected");
+        }
+        // rejected.csv: line, reason, first field.
+        let (h, rows) = read_csv(&out.join("rejected.csv"));
+        assert_eq!(h, vec!["line", "reason", "first_field"]);
+        let lines: Vec<Value> = rows.iter().map(|r| Value::from(r[0].parse::<u64>().unwrap())).collect();
+        assert_eq!(&lines, rejected, "{file}");
+        if file == "smartsurvey.csv" {
+            assert_eq!(rows[0], vec!["4", "has 11 fields where the header has 10", "103"]);
+        }
+    }
+}
+
+#[test]
+fn header_rows_flag_overrides_detection() {
+    // Read as one header row, SurveyMonkey's sub-answer row becomes a data row.
+    let o = consult(&["inspect", "fixtures/platforms/surveymonkey.csv", "--header-rows", "1"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("fixtures/platforms/surveymonkey.csv: csv utf-8; SurveyMonkey layout, 1 header row; 7 rows read (7 usable, 0 rejected), 14 columns"), "{text}");
+    // Three rows forced on a Qualtrics export is what detection finds.
+    let o = consult(&["inspect", "fixtures/platforms/qualtrics.csv", "--header-rows", "3"]);
+    assert!(String::from_utf8(o.stdout).unwrap().contains("Qualtrics layout, 3 header rows; 5 rows read"));
+    // Two rows on a generic export: the second row is joined to the first.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("two.csv");
+    std::fs::write(&p, "id,Your views,\n,On buses,On trains\n1,More buses please,Faster trains please\n").unwrap();
+    let t = Table::open(&p, &consult::input::ReadOptions { sheet: None, header_rows: Some(2) }).unwrap();
+    assert_eq!(t.headers, vec!["id", "Your views - On buses", "Your views - On trains"]);
+    assert_eq!((t.rows.len(), t.rows[0].line), (1, 3));
+    let bad = consult(&["inspect", "fixtures/platforms/qualtrics.csv", "--header-rows", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// SurveyMonkey's XLSX export has the same two header rows: shaped the same way.
+#[test]
+fn surveymonkey_workbook_gets_its_two_header_rows_combined() {
+    use rust_xlsxwriter::Workbook;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("monkey.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let rows: [[&str; 5]; 5] = [
+        ["Respondent ID", "Which services matter most?", "", "", "Any other comments?"],
+        ["", "Roads", "Libraries", "Other (please specify)", "Open-Ended Response"],
+        ["1001", "Roads", "", "", "Fix the potholes on the A6 before the winter comes"],
+        ["1002", "", "Libraries", "Youth clubs", "Keep the libraries open on Saturdays for families"],
+        ["1003", "Roads", "Libraries", "", "The buses to the villages are far too infrequent now"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                ws.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+    }
+    wb.save(&path).unwrap();
+    let t = Table::read(&path).unwrap();
+    assert_eq!(t.platform, Platform::SurveyMonkey);
+    assert_eq!(t.header_rows, 2);
+    assert_eq!(
+        t.headers,
+        vec![
+            "Respondent ID",
+            "Which services matter most? - Roads",
+            "Which services matter most? - Libraries",
+            "Which services matter most? - Other (please specify)",
+            "Any other comments?"
+        ]
+    );
+    assert_eq!(t.rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![3, 4, 5]);
+}
+
+/// Encodings: Windows-1252 and UTF-16 without a BOM are recognised; the mojibake Excel
+/// leaves in UTF-8 is repaired and counted.
+#[test]
+fn encodings_and_mojibake_are_read_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "id,comment\r\n1,It’s £5 – café\r\n";
+    let mut le = Vec::new();
+    for u in text.encode_utf16() {
+        le.extend_from_slice(&u.to_le_bytes());
+    }
+    let t = Table::from_bytes(Path::new("nobom.csv"), &le).unwrap();
+    assert_eq!(t.format, "csv utf-16le");
+    assert_eq!(t.rows[0].fields[1], "It’s £5 – café");
+
+    let p = dir.path().join("mojibake.csv");
+    std::fs::write(&p, "id,comment\n1,Itâ€™s Â£5 â€“ cafÃ©\n2,fine as it is\n").unwrap();
+    let t = Table::read(&p).unwrap();
+    assert_eq!(t.rows[0].fields[1], "It’s £5 – café");
+    assert_eq!(t.repaired_cells, 1);
+}
+
+/// A blank list from a file replaces the default; matching ignores case and punctuation.
+#[test]
+fn blank_list_flag_replaces_the_default_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("blanks.txt");
+    std::fs::write(&list, "# ours\nSee attached\n").unwrap();
+    let input = dir.path().join("a.csv");
+    std::fs::write(&input, "id,Any comments?\n1,SEE ATTACHED.\n2,n/a\n3,Please fix the potholes on the A6\n4,\n").unwrap();
+    let out = dir.path().join("out");
+    let o = Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--text", "2", "--quiet", "--blank-list"])
+        .arg(&list)
+        .arg("--out")
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = run_json(&out);
+    let q = &run["questions"][0];
+    // "n/a" is not in this list: coded.
+    assert_eq!((q["coded"].as_u64(), q["blank_non_substantive"].as_u64(), q["blank_empty"].as_u64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(run["blank_list"], list.display().to_string());
+
+    let missing = Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--text", "2", "--blank-list", "nope.txt", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.txt: cannot read the blank list"));
+}
+
+fn input_error(path: &Path, want: &str) {
+    let o = Command::cargo_bin("consult").unwrap().arg("inspect").arg(path).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", path.display());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains(&format!("{}: {want}", path.display())), "{err}");
+}
+
+/// Issue item 8: each bad input gets one line naming the file (and row/column where they
+/// apply) and what to do, with exit code 1. (Missing file and unknown column: tests/analyse.rs.)
+#[test]
+fn bad_inputs_get_one_line_errors_with_exit_code_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+
+    std::fs::write(p("empty.csv"), "").unwrap();
+    input_error(&p("empty.csv"), "the file is empty; export the survey responses again");
+    std::fs::write(p("blank.csv"), "\r\n\r\n  \n").unwrap();
+    input_error(&p("blank.csv"), "the file is empty");
+    std::fs::write(p("noheader.csv"), ",,\n1,2,3\n").unwrap();
+    input_error(&p("noheader.csv"), "row 1: the header row is empty; the first row must name the columns");
+    // Mostly UTF-8 (so not read as Windows-1252) with a bad byte in the header.
+    std::fs::write(p("badheader.csv"), b"id,caf\xC3\xA9 cr\xC3\xA8che,\xFFx\n1,\xC3\xA9,b\n").unwrap();
+    input_error(&p("badheader.csv"), "row 1, column 3: the header is not UTF-8; save the file as \"CSV UTF-8\"");
+    std::fs::write(p("binary.csv"), b"id,comment\n\x00\x01\x02\x03\x00\x00\x00garbage\x00\n").unwrap();
+    input_error(&p("binary.csv"), "the text encoding is not recognised");
+
+    // An XLSX saved under a .csv name.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.add_worksheet().write_string(0, 0, "id").unwrap();
+    wb.save(p("real.xlsx")).unwrap();
+    std::fs::copy(p("real.xlsx"), p("renamed.csv")).unwrap();
+    input_error(&p("renamed.csv"), "this is a workbook (XLSX/XLS), not a CSV file");
+
+    // A damaged workbook.
+    std::fs::write(p("damaged.xlsx"), b"PK\x03\x04 this is not really a zip file").unwrap();
+    input_error(&p("damaged.xlsx"), "cannot open the workbook (");
+
+    // A password-protected workbook: Excel stores it as a compound file holding an
+    // EncryptedPackage stream.
+    {
+        let mut comp = cfb::create(p("protected.xlsx")).unwrap();
+        use std::io::Write;
+        comp.create_stream("/EncryptionInfo").unwrap().write_all(&[4, 0, 4, 0, 0x40, 0, 0, 0]).unwrap();
+        comp.create_stream("/EncryptedPackage").unwrap().write_all(&[0u8; 64]).unwrap();
+        comp.flush().unwrap();
+    }
+    input_error(&p("protected.xlsx"), "the workbook is password-protected; open it in Excel, remove the password");
+
+    // An empty sheet.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.add_worksheet();
+    wb.save(p("emptysheet.xlsx")).unwrap();
+    input_error(&p("emptysheet.xlsx"), "sheet \"Sheet1\" is empty");
+}
+
+/// Near-duplicate campaigns on the real model: a template sent with small edits (a word
+/// changed, a sentence or a signature added, case and punctuation lost) is one campaign; a
+/// different answer on the same subject and a repeated short answer are not.
+#[test]
+fn near_duplicates_join_the_campaign_on_the_real_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = consult(&["analyse", "fixtures/campaign-near-duplicates.csv", "--quiet", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = run_json(&out);
+    assert_eq!(run["questions"][0]["campaigns"], serde_json::json!([{"id": "Q1-C1", "size": 6}]));
+    let (h, rows) = read_csv(&out.join("coded_responses.csv"));
+    let (id, camp) = (h.iter().position(|c| c == "id").unwrap(), h.iter().position(|c| c == "campaign").unwrap());
+    let members: Vec<&str> = rows.iter().filter(|r| r[camp] == "Q1-C1").map(|r| r[id].as_str()).collect();
+    assert_eq!(members, vec!["1", "3", "4", "7", "9", "11"]);
+}
+
+/// Every record the CSV reader sees after the header rows is either usable or rejected;
+/// usable rows have as many fields as the header; nothing panics.
+fn check_accounting(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let Ok(t) = Table::from_bytes(Path::new("p.csv"), bytes) else { return Ok(()) };
+    prop_assert_eq!(t.rows.len() + t.rejected.len(), t.rows_read());
+    for r in &t.rows {
+        prop_assert_eq!(r.fields.len(), t.headers.len());
+        prop_assert!(r.line as usize > t.header_rows);
+    }
+    let (decoded, _) = consult::input::decode(bytes).unwrap();
+    let records = csv::ReaderBuilder::new()
+        .delimiter(t.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(decoded.as_ref())
+        .byte_records()
+        .count();
+    prop_assert_eq!(t.rows_read() + t.header_rows, records);
+    let mut lines: Vec<u64> = t.rows.iter().map(|r| r.line).chain(t.rejected.iter().map(|r| r.line)).collect();
+    let n = lines.len();
+    lines.sort_unstable();
+    lines.dedup();
+    prop_assert_eq!(lines.len(), n, "each record on its own line");
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn row_accounting_holds_for_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        check_accounting(&bytes)?;
+    }
+
+    #[test]
+    fn row_accounting_holds_for_csv_like_bytes(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                Just(&b","[..]), Just(&b";"[..]), Just(&b"\t"[..]), Just(&b"\""[..]), Just(&b"\n"[..]),
+                Just(&b"\r\n"[..]), Just(&b"abc"[..]), Just(&b"\xC3\xA9"[..]), Just(&b"\xFF"[..]),
+                Just(&b"\xE2\x80\x99"[..]), Just(&b"\xE2\x80"[..]), Just(&b"{\"ImportId\":\"x\"}"[..]),
+                Just(&b"Response"[..]), Just(&b" "[..]), Just(&b"\xEF\xBB\xBF"[..]), Just(&b"\0"[..]),
+            ],
+            0..80,
+        )
+    ) {
+        let bytes: Vec<u8> = parts.concat();
+        check_accounting(&bytes)?;
+    }
+}
