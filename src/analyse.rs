@@ -358,9 +358,20 @@ pub fn mark_campaigns(responses: &mut [CodedResponse], questions: &[Question]) {
 }
 
 /// The responses with each campaign group counted once (its first member kept).
+/// The copies leave out the embedding, which counting does not need.
 pub fn campaigns_once(responses: &[CodedResponse]) -> Vec<CodedResponse> {
     let mut seen = std::collections::HashSet::new();
-    responses.iter().filter(|r| r.campaign.as_ref().is_none_or(|c| seen.insert(c.clone()))).cloned().collect()
+    responses
+        .iter()
+        .filter(|r| r.campaign.as_ref().is_none_or(|c| seen.insert(c.clone())))
+        .map(|r| {
+            let vector = None;
+            CodedResponse { vector, id: r.id.clone(), text: r.text.clone(), reason: r.reason.clone(),
+                codes: r.codes.clone(), outcomes: r.outcomes.clone(), nearest: r.nearest.clone(),
+                code_tones: r.code_tones.clone(), attributes: r.attributes.clone(), campaign: r.campaign.clone(),
+                ..*r }
+        })
+        .collect()
 }
 
 #[cfg(test)]
