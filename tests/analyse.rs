@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::read_csv;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -22,13 +24,6 @@ fn analyse(out: &Path) {
         .arg(out.parent().unwrap().join("embedding-cache"))
         .assert()
         .success();
-}
-
-fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(p).unwrap();
-    let h = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
-    (h, rows)
 }
 
 #[test]

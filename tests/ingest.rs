@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::read_csv;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -26,13 +28,6 @@ fn consult(args: &[&str]) -> Output {
 
 fn run_json(out: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap()
-}
-
-fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(p).unwrap();
-    let h = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
-    (h, rows)
 }
 
 /// `consult inspect` names each platform, counts header rows apart from data rows, and the

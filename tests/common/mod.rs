@@ -1,7 +1,7 @@
 //! Shared helpers: the real model, loaded once per test binary.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use consult::model::MiniLm;
@@ -22,4 +22,12 @@ pub fn model() -> std::sync::MutexGuard<'static, MiniLm> {
     })
     .lock()
     .unwrap_or_else(|e| e.into_inner())
+}
+
+/// A CSV file's header and rows, as strings.
+pub fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let h = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    (h, rows)
 }
