@@ -22,24 +22,23 @@ use crate::model::{locate_model_dir, Encoder, MiniLm, SetupMissing, MODEL_DIR_EN
 use crate::report;
 use crate::sentiment::Head;
 
-pub fn load_encoder(explicit: Option<&Path>) -> Result<MiniLm> {
-    let dir = locate_model_dir(explicit).ok_or_else(|| {
+/// The model folder, or the set-up error (exit code 3) saying how to get it.
+fn model_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+    Ok(locate_model_dir(explicit).ok_or_else(|| {
         SetupMissing(format!(
             "the all-MiniLM-L6-v2 model files were not found; run `make setup` in the consult \
              repository, or pass --model DIR (or set {MODEL_DIR_ENV})"
         ))
-    })?;
-    MiniLm::load(&dir)
+    })?)
+}
+
+pub fn load_encoder(explicit: Option<&Path>) -> Result<MiniLm> {
+    MiniLm::load(&model_dir(explicit)?)
 }
 
 /// The encoder `analyse` uses: the embedding cache in front of the model (loaded on demand).
 fn cached_encoder(args: &AnalyseArgs) -> Result<CachedEncoder> {
-    let dir = locate_model_dir(args.model.as_deref()).ok_or_else(|| {
-        SetupMissing(format!(
-            "the all-MiniLM-L6-v2 model files were not found; run `make setup` in the consult \
-             repository, or pass --model DIR (or set {MODEL_DIR_ENV})"
-        ))
-    })?;
+    let dir = model_dir(args.model.as_deref())?;
     let cache_dir = if args.no_cache { None } else { args.cache.clone().or_else(cache::default_dir) };
     CachedEncoder::new(&dir, cache_dir.as_deref(), !args.quiet)
 }
