@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--settings", default=os.path.join(ROOT, "models/zero-shot.toml"))
     ap.add_argument("--sentiment-head", default=os.path.join(ROOT, "models/sentiment/head.json"))
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: model.to(torch.bfloat16), as a Python user would")
     a = ap.parse_args()
     t_start = time.perf_counter()
 
@@ -159,6 +161,9 @@ def main():
     # 4. Embed.
     t_load = time.perf_counter()
     model = SentenceTransformer(a.model, device="cpu")
+    if a.precision == "bf16":
+        import torch
+        model = model.to(torch.bfloat16)
     proto_texts = []
     for c in proto_codes:
         proto_texts += [c["description"], c["label"]] + list(c.get("examples", []))

@@ -47,21 +47,32 @@ section_encode() {
 echo "== 1. encode speed (2,000 NHS FFT answers)"
 python3 bench/sentences.py "$SHARED/data" "$work/sentences.txt"
 # Three alternating rounds; the median of each side is compared (this machine is noisy).
+# consult runs at its default precision (bf16 where the CPU has AVX512-BF16, else fp32) and at
+# fp32; Python at its default fp32 and converted to bf16, so like is compared with like too.
 for round in 1 2 3; do
   rust=$($BIN embed "$work/sentences.txt")
-  py=$(.venv/bin/python bench/encode_speed.py "$work/sentences.txt" models/all-MiniLM-L6-v2)
-  echo "round $round consult:               $rust"
-  echo "round $round sentence-transformers: $py"
+  rust32=$($BIN embed --precision fp32 "$work/sentences.txt")
+  py=$($PY bench/encode_speed.py "$work/sentences.txt" models/all-MiniLM-L6-v2 fp32)
+  py16=$($PY bench/encode_speed.py "$work/sentences.txt" models/all-MiniLM-L6-v2 bf16)
+  echo "round $round consult (default):            $rust"
+  echo "round $round consult --precision fp32:     $rust32"
+  echo "round $round sentence-transformers fp32:   $py"
+  echo "round $round sentence-transformers bf16:   $py16"
   echo "$rust" >> "$work/rust.jsonl"
+  echo "$rust32" >> "$work/rust32.jsonl"
   echo "$py" >> "$work/py.jsonl"
+  echo "$py16" >> "$work/py16.jsonl"
 done
-python3 - "$work/rust.jsonl" "$work/py.jsonl" "$work/results.tsv" <<'PY'
+python3 - "$work" "$($BIN embed --help | grep -c precision)" <<'PY'
 import json, statistics, sys
-r = statistics.median(json.loads(l)["texts_per_second"] for l in open(sys.argv[1]))
-p = statistics.median(json.loads(l)["texts_per_second"] for l in open(sys.argv[2]))
-print(f"median texts/s: consult {r:.1f}, python {p:.1f}; ratio consult/python {r / p:.2f}x")
-with open(sys.argv[3], "a") as f:
-    f.write(f"(1) encode 2,000 sentences, median texts/s: consult / python\t{r:.1f} / {p:.1f} = {r / p:.2f}x\n")
+w = sys.argv[1]
+med = lambda f: statistics.median(json.loads(l)["texts_per_second"] for l in open(f"{w}/{f}.jsonl"))
+r, r32, p, p16 = med("rust"), med("rust32"), med("py"), med("py16")
+print(f"median texts/s: consult {r:.1f} (fp32 {r32:.1f}), python fp32 {p:.1f}, python bf16 {p16:.1f}")
+print(f"ratio consult default / python fp32 (its default) {r / p:.2f}x; fp32 / fp32 {r32 / p:.2f}x")
+with open(f"{w}/results.tsv", "a") as f:
+    f.write(f"(1) encode 2,000 sentences, median texts/s: consult / python (defaults)\t{r:.1f} / {p:.1f} = {r / p:.2f}x\n")
+    f.write(f"(1) same, both fp32 / python bf16\t{r32:.1f} / {p:.1f} = {r32 / p:.2f}x; python bf16 {p16:.1f}\n")
 PY
 
 }
@@ -152,10 +163,10 @@ consult_run() {
   measure "$key" $BIN analyse "$f" --id "Response ID" "${TEXT_ARGS[@]}" --quiet --out "$work/out-$key" "${cache[@]}" "$@"
 }
 python_run() {
-  local key=$1 n=$2
+  local key=$1 n=$2; shift 2
   local f; f=$(export_for "$n")
   text_args "$f"
-  measure "$key" $PY bench/reference_pipeline.py "$f" "$work/out-$key" --id "Response ID" "${TEXT_ARGS[@]}"
+  measure "$key" $PY bench/reference_pipeline.py "$f" "$work/out-$key" --id "Response ID" "${TEXT_ARGS[@]}" "$@"
 }
 fmt_n() { python3 -c "print(f'{int(\"$1\"):,}')"; }
 
@@ -170,6 +181,13 @@ python3 bench/compare_outputs.py "$work/out-consult-$BENCH_N/coded_responses.csv
 local ratio; ratio=$(python3 -c "print(f'{$p / $c:.2f}')")
 echo "  wall time: consult $c s, python $p s; python / consult ${ratio} (above 1: consult faster)"
 result "(5) end to end, $(fmt_n $((BENCH_N * 3))) answers: wall s consult / python" "$c / $p (python / consult ${ratio})"
+# The Python pipeline with its model converted to bf16: like against like when consult runs bf16.
+python_run "python-bf16-$BENCH_N" "$BENCH_N" --precision bf16
+local p16=${WALL[python-bf16-$BENCH_N]}
+echo "  python bf16 timings:      $(cat "$work/python-bf16-$BENCH_N.stdout")"
+local ratio16; ratio16=$(python3 -c "print(f'{$p16 / $c:.2f}')")
+echo "  wall time: python bf16 $p16 s; python bf16 / consult ${ratio16}"
+result "(5) same, python with bf16: wall s consult / python bf16" "$c / $p16 (python bf16 / consult ${ratio16})"
 }
 
 section_recode() {
@@ -201,6 +219,14 @@ echo "  second run timings.json: $(python3 -c 'import json,sys; print(json.dumps
 local a=${WALL[recode-first]} b=${WALL[recode-second]}
 echo "  first run (empty cache) $a s; second run (edited codebook, same cache) $b s; $(python3 -c "print(f'{$a / $b:.1f}')")x faster"
 result "(6) re-analysis with edited codebook: wall s first / second run" "$a / $b ($(python3 -c "print(f'{$a / $b:.1f}')")x faster)"
+# The target is stated for 10,000 answers: the same two runs on a 3,334-respondent export.
+local small=$(( (10000 + 2) / 3 ))
+consult_run "consult-$small" "$small"
+f=$(export_for "$small")
+text_args "$f"
+measure recode-second-small $BIN analyse "$f" --id "Response ID" "${TEXT_ARGS[@]}" --quiet --out "$work/out-recode-2s" --cache "$work/cache-consult-$small" --codebook "$work/edited-codebook.toml"
+echo "  $(fmt_n $((small * 3))) answers: second run timings.json: $(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$work/out-recode-2s/timings.json")"
+result "(6) same at $(fmt_n $((small * 3))) answers: wall s first / second run" "${WALL[consult-$small]} / ${WALL[recode-second-small]}"
 }
 
 section_memory() {

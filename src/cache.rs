@@ -15,7 +15,8 @@
 //! commit (a chunk cut short by a crash) are cut off when the store is next opened, so a
 //! chunk is in the store whole or not at all.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
@@ -26,7 +27,11 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Embedding, Encoder, MiniLm, ModelInfo};
+use crate::model::{default_workers, Embedding, Encoder, MiniLm, ModelInfo, Precision};
+
+/// Up to this many missing texts, one copy of the model is loaded, not one per core: loading
+/// a copy costs more than it would save.
+const FEW_TEXTS: usize = 64;
 
 /// Texts embedded per chunk: one checkpoint and one progress step each.
 pub const CHUNK: usize = 256;
@@ -59,8 +64,8 @@ fn key_of(text: &str) -> Key {
 pub fn model_key(info: &ModelInfo) -> String {
     let mut h = Sha256::new();
     h.update(format!(
-        "consult-embeddings-v1\n{}\n{}\n{}\n{}\n",
-        info.name, info.weights_sha256, info.dim, info.max_tokens
+        "consult-embeddings-v1\n{}\n{}\n{}\n{}\n{}\n",
+        info.name, info.weights_sha256, info.dim, info.max_tokens, info.precision.as_str()
     ));
     let d = h.finalize();
     format!("{}-{}", info.name, d.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
@@ -190,7 +195,7 @@ pub struct CacheStats {
 pub struct CachedEncoder {
     model_dir: PathBuf,
     info: ModelInfo,
-    model: OnceCell<MiniLm>,
+    model: RefCell<Option<Rc<MiniLm>>>,
     store: Option<RefCell<Store>>,
     progress: bool,
     stats: Cell<CacheStats>,
@@ -199,8 +204,8 @@ pub struct CachedEncoder {
 
 impl CachedEncoder {
     /// `cache_dir` None runs without a cache; `progress` draws a bar on stderr when it is a terminal.
-    pub fn new(model_dir: &Path, cache_dir: Option<&Path>, progress: bool) -> Result<CachedEncoder> {
-        let info = ModelInfo::read(model_dir)?;
+    pub fn new(model_dir: &Path, precision: Precision, cache_dir: Option<&Path>, progress: bool) -> Result<CachedEncoder> {
+        let info = ModelInfo::read(model_dir, precision)?;
         let store = match cache_dir {
             Some(d) => Some(RefCell::new(Store::open(d, &info)?)),
             None => None,
@@ -208,7 +213,7 @@ impl CachedEncoder {
         Ok(CachedEncoder {
             model_dir: model_dir.to_path_buf(),
             info,
-            model: OnceCell::new(),
+            model: RefCell::new(None),
             store,
             progress,
             stats: Cell::new(CacheStats::default()),
@@ -229,14 +234,18 @@ impl CachedEncoder {
         self.store.as_ref().map(|s| s.borrow().path().to_path_buf())
     }
 
-    fn model(&self) -> Result<&MiniLm> {
-        if let Some(m) = self.model.get() {
-            return Ok(m);
+    /// The model, loaded on first need: one copy when only a few texts are missing (a
+    /// re-analysis after a codebook edit), one per core otherwise.
+    fn model(&self, missing: usize) -> Result<Rc<MiniLm>> {
+        let want = if missing <= FEW_TEXTS { 1 } else { default_workers() };
+        if let Some(m) = self.model.borrow().as_ref().filter(|m| m.workers() >= want) {
+            return Ok(Rc::clone(m));
         }
         let t = std::time::Instant::now();
-        let m = MiniLm::load(&self.model_dir)?;
-        self.load_seconds.set(t.elapsed().as_secs_f64());
-        Ok(self.model.get_or_init(|| m))
+        let m = Rc::new(MiniLm::load_workers(&self.model_dir, self.info.precision, want)?);
+        self.load_seconds.set(self.load_seconds.get() + t.elapsed().as_secs_f64());
+        *self.model.borrow_mut() = Some(Rc::clone(&m));
+        Ok(m)
     }
 
     fn bar(&self, len: usize) -> ProgressBar {
@@ -280,7 +289,7 @@ impl Encoder for CachedEncoder {
             let miss = missing(chunk);
             if !miss.is_empty() {
                 let items: Vec<&str> = miss.iter().map(|&i| texts[i]).collect();
-                let vecs = self.model()?.embed(&items)?;
+                let vecs = self.model(to_embed)?.embed(&items)?;
                 if let Some(s) = &self.store {
                     let recs: Vec<(Key, &Embedding)> = miss.iter().map(|&i| keys[i]).zip(vecs.iter()).collect();
                     s.borrow_mut().append(&recs)?;
@@ -318,7 +327,14 @@ mod tests {
     use super::*;
 
     fn info() -> ModelInfo {
-        ModelInfo { name: "m".into(), path: String::new(), weights_sha256: "x".into(), dim: 3, max_tokens: 8 }
+        ModelInfo {
+            name: "m".into(),
+            path: String::new(),
+            weights_sha256: "x".into(),
+            dim: 3,
+            max_tokens: 8,
+            precision: Precision::Fp32,
+        }
     }
 
     #[test]
@@ -362,6 +378,13 @@ mod tests {
     fn model_key_changes_with_the_weights() {
         let mut j = info();
         j.weights_sha256 = "y".into();
+        assert_ne!(model_key(&info()), model_key(&j));
+    }
+
+    #[test]
+    fn model_key_changes_with_the_precision() {
+        let mut j = info();
+        j.precision = Precision::Bf16;
         assert_ne!(model_key(&info()), model_key(&j));
     }
 }

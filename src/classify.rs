@@ -5,10 +5,29 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::codebook::Codebook;
-use crate::model::{centroid, dot, Embedding, Encoder};
+use crate::model::{centroid as centroid_of, Embedding, Encoder};
+
+#[cfg(test)]
+mod tests {
+    use super::mean_of_top_k;
+
+    #[test]
+    fn top_k_mean_equals_sorting() {
+        let v = [0.3f32, -0.2, 0.9, 0.1, 0.5, 0.5, 0.95, -1.0];
+        for k in 1..=10 {
+            let mut s = v.to_vec();
+            s.sort_by(|a, b| b.total_cmp(a));
+            let m = k.min(s.len());
+            let want = s[..m].iter().sum::<f32>() / m as f32;
+            assert!((mean_of_top_k(v.iter().copied(), k) - want).abs() < 1e-6, "k={k}");
+        }
+        assert_eq!(mean_of_top_k(std::iter::empty(), 3), 0.0);
+    }
+}
 
 pub const DEFAULT_SETTINGS: &str = include_str!("../models/zero-shot.toml");
 
@@ -41,9 +60,10 @@ impl Settings {
 
 struct Prototype {
     id: String,
-    centroid: Embedding,
-    examples: Vec<Embedding>,
     threshold: f32,
+    /// Rows of [`Classifier::matrix`] holding this code's examples, and its centroid's row.
+    examples: std::ops::Range<usize>,
+    centroid: usize,
 }
 
 /// A code given to an answer, with its score.
@@ -63,12 +83,49 @@ impl Assigned {
     }
 }
 
+/// Mean of the `k` largest values (all of them when fewer), without sorting or allocating
+/// for k up to 16.
+fn mean_of_top_k(values: impl Iterator<Item = f32>, k: usize) -> f32 {
+    const MAX_K: usize = 16;
+    let k = k.clamp(1, MAX_K);
+    let mut top = [f32::MIN; MAX_K];
+    let mut n = 0;
+    for v in values {
+        // Insert into the descending list top[..min(n, k)].
+        let len = n.min(k);
+        if len == k && v <= top[k - 1] {
+            n += 1;
+            continue;
+        }
+        let mut i = if len == k { k - 1 } else { len };
+        while i > 0 && top[i - 1] < v {
+            top[i] = top[i - 1];
+            i -= 1;
+        }
+        top[i] = v;
+        n += 1;
+    }
+    let m = n.min(k);
+    if m == 0 {
+        return 0.0;
+    }
+    top[..m].iter().sum::<f32>() / m as f32
+}
+
 pub struct Classifier {
     protos: Vec<Prototype>,
     fallback_proto: Option<Prototype>,
     settings: Settings,
     fallback: String,
+    /// Every prototype vector (each code's examples, then its centroid), one row each,
+    /// so that a block of answers is scored against all of them in one matrix product.
+    matrix: Vec<f32>,
+    rows: usize,
+    dim: usize,
 }
+
+/// Answers scored per matrix product (a block of 512 answers is 768 KB of vectors).
+const BLOCK: usize = 512;
 
 impl Classifier {
     /// Embeds every assignable code's description, label and examples once.
@@ -90,24 +147,32 @@ impl Classifier {
         }
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let embs = encoder.embed(&refs).context("embedding the codebook")?;
-        let mut protos: Vec<Prototype> = codes
-            .iter()
-            .zip(spans)
-            .map(|(c, (s, e))| {
-                let all: Vec<&Embedding> = embs[s..e].iter().collect();
-                // Examples for nearest-neighbour scoring; description and label stand in when
-                // a code has no examples.
-                let examples = if e - s > 2 { embs[s + 2..e].to_vec() } else { embs[s..e].to_vec() };
-                Prototype {
-                    id: c.id.clone(),
-                    centroid: centroid(&all),
-                    examples,
-                    threshold: settings.thresholds.get(&c.id).copied().unwrap_or(settings.threshold),
-                }
-            })
-            .collect();
+        let dim = embs.first().map_or(0, |e| e.len());
+        let mut matrix: Vec<f32> = Vec::new();
+        let rows_of = |m: &Vec<f32>| m.len() / dim.max(1);
+        let mut protos: Vec<Prototype> = Vec::new();
+        for (c, (s, e)) in codes.iter().zip(spans) {
+            // Examples for nearest-neighbour scoring; description and label stand in when
+            // a code has no examples.
+            let ex = if e - s > 2 { s + 2..e } else { s..e };
+            let first = rows_of(&matrix);
+            for v in &embs[ex] {
+                matrix.extend_from_slice(v);
+            }
+            let examples = first..rows_of(&matrix);
+            let all: Vec<&Embedding> = embs[s..e].iter().collect();
+            let centroid = examples.end;
+            matrix.extend_from_slice(&centroid_of(&all));
+            protos.push(Prototype {
+                id: c.id.clone(),
+                threshold: settings.thresholds.get(&c.id).copied().unwrap_or(settings.threshold),
+                examples,
+                centroid,
+            });
+        }
         let fallback_proto = if competes { protos.pop() } else { None };
-        Ok(Classifier { protos, fallback_proto, settings, fallback: codebook.fallback.clone() })
+        let rows = rows_of(&matrix);
+        Ok(Classifier { protos, fallback_proto, settings, fallback: codebook.fallback.clone(), matrix, rows, dim })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -120,32 +185,80 @@ impl Classifier {
 
     /// Score of every code (in [`Classifier::code_ids`] order) for one embedding.
     pub fn scores(&self, e: &Embedding) -> Vec<f32> {
-        self.protos.iter().map(|p| self.score(p, e)).collect()
+        let mut s = self.score_many(&[e.as_slice()]).remove(0);
+        s.truncate(self.protos.len());
+        s
     }
 
-    fn score(&self, p: &Prototype, e: &Embedding) -> f32 {
+    /// For each vector, the score of every code in [`Classifier::code_ids`] order, then the
+    /// competing fallback code's score when there is one. Blocks of vectors are multiplied
+    /// with every prototype vector at once (a cache-blocked SIMD matrix product), blocks in
+    /// parallel.
+    pub fn score_many(&self, es: &[&[f32]]) -> Vec<Vec<f32>> {
+        let cols = self.rows;
+        let dim = self.dim;
+        es.par_chunks(BLOCK)
+            .flat_map_iter(|block| {
+                let m = block.len();
+                let mut a = Vec::with_capacity(m * dim);
+                for e in block {
+                    assert_eq!(e.len(), dim, "embedding of the wrong dimension");
+                    a.extend_from_slice(e);
+                }
+                let mut sims = vec![0f32; m * cols];
+                if m > 0 && cols > 0 {
+                    // SAFETY: A is m x dim (row stride dim), B is dim x cols read from the
+                    // row-major prototype matrix (row stride 1, column stride dim), C is
+                    // m x cols row-major; all three buffers have exactly those sizes.
+                    unsafe {
+                        matrixmultiply::sgemm(
+                            m, dim, cols, 1.0,
+                            a.as_ptr(), dim as isize, 1,
+                            self.matrix.as_ptr(), 1, dim as isize,
+                            0.0, sims.as_mut_ptr(), cols as isize, 1,
+                        );
+                    }
+                }
+                sims.chunks(cols.max(1)).take(m).map(|row| self.row_scores(row)).collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// A code's score from one vector's similarities to every prototype vector.
+    fn row_scores(&self, sims: &[f32]) -> Vec<f32> {
         let w = self.settings.centroid_weight;
-        let mut sims: Vec<f32> = p.examples.iter().map(|x| dot(e, x)).collect();
-        sims.sort_by(|a, b| b.total_cmp(a));
-        let k = self.settings.top_k.clamp(1, sims.len());
-        let knn = sims[..k].iter().sum::<f32>() / k as f32;
-        w * dot(e, &p.centroid) + (1.0 - w) * knn
+        self.protos
+            .iter()
+            .chain(&self.fallback_proto)
+            .map(|p| {
+                let knn = mean_of_top_k(sims[p.examples.clone()].iter().copied(), self.settings.top_k);
+                w * sims[p.centroid] + (1.0 - w) * knn
+            })
+            .collect()
     }
 
     /// Codes for an answer, from its whole-text embedding and its sentences' embeddings.
     /// Returns the codes (best first) and each code's best score over all pieces.
     pub fn assign(&self, pieces: &[&Embedding]) -> (Vec<Assigned>, Vec<f32>) {
+        let refs: Vec<&[f32]> = pieces.iter().map(|e| e.as_slice()).collect();
+        let scores = self.score_many(&refs);
+        self.assign_scored(&scores.iter().map(Vec::as_slice).collect::<Vec<_>>())
+    }
+
+    /// [`Classifier::assign`] from the pieces' scores as [`Classifier::score_many`] gives them
+    /// (whole answer first).
+    pub fn assign_scored(&self, pieces: &[&[f32]]) -> (Vec<Assigned>, Vec<f32>) {
         let n = self.protos.len();
         let fallback_score = match (&self.fallback_proto, pieces.first()) {
-            (Some(p), Some(e)) => Some(self.score(p, e)),
+            (Some(_), Some(s)) => Some(s[n]),
             _ => None,
         };
         let mut best = vec![f32::MIN; n];
         let mut best_piece = vec![0usize; n];
         let mut chosen = vec![false; n];
         let mut whole_top = f32::MIN;
-        for (j, e) in pieces.iter().enumerate() {
-            let s = self.scores(e);
+        for (j, s) in pieces.iter().enumerate() {
+            let s = &s[..n];
             let top = s.iter().copied().fold(f32::MIN, f32::max);
             if j == 0 {
                 whole_top = top;

@@ -18,7 +18,7 @@ use crate::codebook::Codebook;
 use crate::crosstab;
 use crate::input::{InputError, ReadOptions, Role, Table};
 use crate::normalise::BlankList;
-use crate::model::{locate_model_dir, Encoder, MiniLm, SetupMissing, MODEL_DIR_ENV};
+use crate::model::{locate_model_dir, Encoder, MiniLm, Precision, SetupMissing, MODEL_DIR_ENV};
 use crate::report;
 use crate::sentiment::Head;
 
@@ -32,15 +32,17 @@ fn model_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     })?)
 }
 
-pub fn load_encoder(explicit: Option<&Path>) -> Result<MiniLm> {
-    MiniLm::load(&model_dir(explicit)?)
+/// The model in the precision `--precision` asks for, else `$CONSULT_PRECISION`, else
+/// `default` (None: bf16 where the CPU has it natively).
+pub fn load_encoder(explicit: Option<&Path>, precision: Option<Precision>, default: Option<Precision>) -> Result<MiniLm> {
+    MiniLm::load(&model_dir(explicit)?, Precision::resolve(precision, default)?)
 }
 
 /// The encoder `analyse` uses: the embedding cache in front of the model (loaded on demand).
 fn cached_encoder(args: &AnalyseArgs) -> Result<CachedEncoder> {
     let dir = model_dir(args.model.as_deref())?;
     let cache_dir = if args.no_cache { None } else { args.cache.clone().or_else(cache::default_dir) };
-    CachedEncoder::new(&dir, cache_dir.as_deref(), !args.quiet)
+    CachedEncoder::new(&dir, Precision::resolve(args.precision, None)?, cache_dir.as_deref(), !args.quiet)
 }
 
 pub fn sentiment_head_path(explicit: Option<&Path>) -> PathBuf {
@@ -522,7 +524,7 @@ pub fn embed(args: &EmbedArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.input).with_context(|| format!("{}: cannot read", args.input.display()))?;
     let lines: Vec<&str> = text.lines().collect();
     let t0 = Instant::now();
-    let mut encoder = load_encoder(args.model.as_deref())?;
+    let mut encoder = load_encoder(args.model.as_deref(), args.precision, None)?;
     encoder.token_budget = args.token_budget;
     encoder.max_batch = args.max_batch;
     let load = t0.elapsed().as_secs_f64();
@@ -568,7 +570,7 @@ pub fn sentiment(args: &crate::cli::SentimentArgs) -> Result<()> {
             (id, crate::normalise::tidy(&r.fields[tc]), q)
         })
         .collect();
-    let encoder = load_encoder(args.model.as_deref())?;
+    let encoder = load_encoder(args.model.as_deref(), args.precision, None)?;
     let head = load_head(args.sentiment_head.as_deref())?;
     let pairs: Vec<(&str, &str)> = rows.iter().filter(|r| !r.1.is_empty()).map(|r| (r.1.as_str(), r.2.as_str())).collect();
     let x = crate::train::featurise(&pairs, &encoder)?;

@@ -31,6 +31,73 @@ pub struct ModelInfo {
     pub weights_sha256: String,
     pub dim: usize,
     pub max_tokens: usize,
+    /// The number format the network computes in.
+    pub precision: Precision,
+}
+
+/// The number format the network computes in. Weights are stored in fp32; with `Bf16` they
+/// are converted at load time and every matrix product runs in bfloat16, which CPUs with
+/// AVX512-BF16 (AMD Zen 4, Intel Cooper Lake and later) multiply natively at about twice the
+/// fp32 rate. Embeddings stay within cosine 0.9998 of fp32 (tests/model.rs); the pooled
+/// vectors are returned in fp32 either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    Fp32,
+    Bf16,
+}
+
+/// The environment variable that sets the precision when no `--precision` is given.
+pub const PRECISION_ENV: &str = "CONSULT_PRECISION";
+
+impl Precision {
+    /// bf16 where the CPU multiplies it natively, else fp32.
+    pub fn auto() -> Precision {
+        if cpu_has_bf16() {
+            Precision::Bf16
+        } else {
+            Precision::Fp32
+        }
+    }
+
+    /// `--precision` if given, else `$CONSULT_PRECISION` (fp32, bf16 or auto), else `default`
+    /// (None: [`Precision::auto`]).
+    pub fn resolve(flag: Option<Precision>, default: Option<Precision>) -> Result<Precision> {
+        if let Some(p) = flag {
+            return Ok(p);
+        }
+        match std::env::var(PRECISION_ENV).ok().as_deref().map(str::trim) {
+            None | Some("") => Ok(default.unwrap_or_else(Precision::auto)),
+            Some("auto") => Ok(Precision::auto()),
+            Some("fp32") => Ok(Precision::Fp32),
+            Some("bf16") => Ok(Precision::Bf16),
+            Some(other) => Err(anyhow!("{PRECISION_ENV}={other:?}: expected fp32, bf16 or auto")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    fn kind(self) -> Option<tch::Kind> {
+        match self {
+            Precision::Fp32 => None,
+            Precision::Bf16 => Some(tch::Kind::BFloat16),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn cpu_has_bf16() -> bool {
+    std::arch::is_x86_feature_detected!("avx512bf16")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpu_has_bf16() -> bool {
+    false
 }
 
 /// The environment variable that overrides where the model folder is.
@@ -92,7 +159,7 @@ pub struct MiniLm {
 impl ModelInfo {
     /// What the model folder holds, without loading the network: checks the files are there
     /// (else [`SetupMissing`]), reads the dimension and the recorded weights checksum.
-    pub fn read(dir: &Path) -> Result<ModelInfo> {
+    pub fn read(dir: &Path, precision: Precision) -> Result<ModelInfo> {
         let need = ["model.safetensors", "config.json", "vocab.txt", "modules.json",
             "sentence_bert_config.json", "1_Pooling/config.json"];
         for f in need {
@@ -116,20 +183,21 @@ impl ModelInfo {
             weights_sha256: recorded_weights_sha(dir),
             dim,
             max_tokens: 256,
+            precision,
         })
     }
 }
 
 impl MiniLm {
-    pub fn load(dir: &Path) -> Result<MiniLm> {
-        MiniLm::load_workers(dir, default_workers())
+    pub fn load(dir: &Path, precision: Precision) -> Result<MiniLm> {
+        MiniLm::load_workers(dir, precision, default_workers())
     }
 
     /// Loads `n` copies of the model (in parallel).
-    pub fn load_workers(dir: &Path, n: usize) -> Result<MiniLm> {
-        let mut info = ModelInfo::read(dir)?;
+    pub fn load_workers(dir: &Path, precision: Precision, n: usize) -> Result<MiniLm> {
+        let mut info = ModelInfo::read(dir, precision)?;
         let models: Vec<Result<SentenceEmbeddingsModel>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..n.max(1)).map(|_| s.spawn(|| load_one(dir))).collect();
+            let handles: Vec<_> = (0..n.max(1)).map(|_| s.spawn(|| load_one(dir, precision))).collect();
             handles.into_iter().map(|h| h.join().expect("model loading thread")).collect()
         });
         let workers: Vec<Mutex<SentenceEmbeddingsModel>> =
@@ -163,7 +231,7 @@ fn lock(m: &Mutex<SentenceEmbeddingsModel>) -> std::sync::MutexGuard<'_, Sentenc
 }
 
 /// One copy of the model, from local files only.
-fn load_one(dir: &Path) -> Result<SentenceEmbeddingsModel> {
+fn load_one(dir: &Path, precision: Precision) -> Result<SentenceEmbeddingsModel> {
     let res = |f: &str| -> Box<LocalResource> { Box::new(LocalResource::from(dir.join(f))) };
     let lower_case = tokenizer_lowercases(dir);
     let tokenizer = TokenizerOption::from_file(
@@ -188,7 +256,7 @@ fn load_one(dir: &Path) -> Result<SentenceEmbeddingsModel> {
         tokenizer_vocab_resource: res("vocab.txt"),
         tokenizer_merges_resource: None,
         device: tch::Device::Cpu,
-        kind: None,
+        kind: precision.kind(),
     };
     SentenceEmbeddingsModel::new_with_tokenizer(config, tokenizer)
         .with_context(|| format!("loading the sentence embedding model from {}", dir.display()))
@@ -296,8 +364,22 @@ impl Encoder for MiniLm {
     }
 }
 
+/// Dot product. Sixteen running sums let the compiler use SIMD registers (a single running
+/// sum in order cannot be reordered, so it stays scalar); classification is mostly this.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    const LANES: usize = 16;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Unit-length mean of several unit vectors.
@@ -317,6 +399,16 @@ pub fn centroid(vs: &[&Embedding]) -> Embedding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_matches_the_plain_sum() {
+        for n in [0, 1, 15, 16, 17, 384, 390] {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 3 % 13) as f32 - 6.0) / 4.0).collect();
+            let plain: f64 = a.iter().zip(&b).map(|(x, y)| (*x as f64) * (*y as f64)).sum();
+            assert!((dot(&a, &b) as f64 - plain).abs() < 1e-4, "n={n}");
+        }
+    }
 
     #[test]
     fn batches_respect_budget_and_cover_every_text_once() {

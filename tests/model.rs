@@ -5,7 +5,7 @@ mod common;
 
 use consult::classify::{Classifier, Settings};
 use consult::codebook::Codebook;
-use consult::model::{dot, Encoder};
+use consult::model::{dot, Encoder, MiniLm, Precision};
 use consult::sentiment::{features, Head, Tone};
 
 #[test]
@@ -22,6 +22,28 @@ fn embeddings_match_python_reference() {
         let cos = dot(g, want) / norm;
         assert!(cos >= 0.9999, "sentence {i} {:?}: cosine {cos}", sentences[i]);
     }
+}
+
+/// bf16 (the default on CPUs with AVX512-BF16) stays close to the fp32 reference: every
+/// sentence within cosine 0.999 and on average within 0.9998.
+#[test]
+fn bf16_embeddings_stay_close_to_python_reference() {
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/data/reference_vectors.json")).unwrap()).unwrap();
+    let sentences: Vec<String> = serde_json::from_value(r["sentences"].clone()).unwrap();
+    let vectors: Vec<Vec<f32>> = serde_json::from_value(r["vectors"].clone()).unwrap();
+    let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
+    let m = MiniLm::load(&common::repo().join("models/all-MiniLM-L6-v2"), Precision::Bf16).unwrap();
+    let got = m.embed(&refs).unwrap();
+    let mut sum = 0.0;
+    for (i, (g, want)) in got.iter().zip(&vectors).enumerate() {
+        let norm = want.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let cos = dot(g, want) / norm;
+        assert!(cos >= 0.999, "sentence {i} {:?}: cosine {cos}", sentences[i]);
+        sum += cos;
+    }
+    let mean = sum / got.len() as f32;
+    assert!(mean >= 0.9998, "mean cosine {mean}");
 }
 
 #[test]

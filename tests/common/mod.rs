@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use consult::model::MiniLm;
+use consult::model::{MiniLm, Precision};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -14,11 +14,12 @@ pub fn shared_data() -> PathBuf {
     repo().join("../shared/data")
 }
 
+/// The model in fp32, the precision the Python reference vectors and the trained heads use.
 pub fn model() -> std::sync::MutexGuard<'static, MiniLm> {
     static M: OnceLock<Mutex<MiniLm>> = OnceLock::new();
     M.get_or_init(|| {
         let dir = repo().join("models/all-MiniLM-L6-v2");
-        Mutex::new(MiniLm::load(&dir).expect("model files: run `make setup`"))
+        Mutex::new(MiniLm::load(&dir, Precision::Fp32).expect("model files: run `make setup`"))
     })
     .lock()
     .unwrap_or_else(|e| e.into_inner())
