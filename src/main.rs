@@ -4,7 +4,24 @@ use clap::Parser;
 use consult::cli::{Cli, Command};
 use consult::{commands, evaluate, exit, train};
 
+/// glibc's allocator by default hands large freed blocks back to the kernel and maps them
+/// afresh, zeroed, on the next request. libtorch allocates and frees every activation
+/// tensor of every batch, so a profile of `consult embed` spent 18% of its samples in the
+/// kernel zeroing pages (`clear_page_erms`; 38% in the kernel in all). Keeping blocks up to
+/// 32 MB in the heap and a larger free top before trimming cuts that to 3.5% (14%), and the
+/// same work takes about a fifth fewer samples. Peak memory is what the batches need anyway.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any other thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 16 << 20);
+    }
+}
+
 fn main() {
+    tune_allocator();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
