@@ -8,6 +8,8 @@
 #              head against VADER (NHS FFT fold 0, consultation tone, VADER's four sets, SST-2 dev).
 #  4. fft      Learning from a coded sample: NHS FFT themes, `consult train` on folds 1-4, scored on
 #              fold 0, against TF-IDF + linear SVC (pxtextmining's classic model) on the same split.
+#     curve    Learning curve: the same, trained on about 10, 25, 50 and 100 examples per code
+#              (bench/learning_curve.py), against TF-IDF + linear SVC on the same samples.
 #  5. e2e      End to end: `consult analyse` on a synthetic export (bench/make_export.py, BENCH_N
 #              respondents x 3 open questions) against the Python reference pipeline
 #              (bench/reference_pipeline.py), wall time each and the ratio.
@@ -28,7 +30,7 @@ BENCH_N_LARGE="${BENCH_N_LARGE:-33334}"
 BENCH_SEED="${BENCH_SEED:-8}"
 BIN="${CONSULT_BIN:-target/release/consult}"
 PY=.venv/bin/python
-ALL=(encode accuracy sentiment fft e2e recode memory)
+ALL=(encode accuracy sentiment fft curve e2e recode memory)
 if [ $# -gt 0 ]; then SECTIONS=("$@"); else SECTIONS=("${ALL[@]}"); fi
 for s in "${SECTIONS[@]}"; do
   [[ " ${ALL[*]} " == *" $s "* ]] || { echo "bench/run.sh: unknown section '$s' (one of: ${ALL[*]})" >&2; exit 2; }
@@ -169,6 +171,24 @@ python_run() {
   measure "$key" $PY bench/reference_pipeline.py "$f" "$work/out-$key" --id "Response ID" "${TEXT_ARGS[@]}" "$@"
 }
 fmt_n() { python3 -c "print(f'{int(\"$1\"):,}')"; }
+
+section_curve() {
+echo "== 4b. NHS FFT learning curve: consult train + analyse --head vs TF-IDF + linear SVC, same samples"
+[ -f "$work/fft/train_gold.csv" ] || python3 bench/fft_sets.py "$SHARED/data" "$work/fft"
+local qargs=() q n
+while IFS= read -r q; do qargs+=(--text "$q"); done < "$work/fft/questions.txt"
+for n in 10 25 50 100; do
+  local d="$work/curve-$n"
+  python3 bench/learning_curve.py "$work/fft" "$n" "$d"
+  $BIN train --gold "$d/train_gold.csv" --out "$d/head" > /dev/null
+  $BIN analyse "$work/fft/test_input.csv" --id id "${qargs[@]}" --head "$d/head" --quiet --out "$d/out"
+  local c; c=$($BIN evaluate "$d/out/coded_responses.csv" "$work/fft/test_gold.csv" --only "$(cat "$work/fft/codes_min3.txt")" | grep "^code: micro")
+  local b; b=$(.venv/bin/python bench/fft_baseline.py "$d" 2>/dev/null)
+  echo "  $n per code: consult heads: $c"
+  echo "  $n per code: $b"
+  result "(4b) FFT, $n examples per code: consult heads | TF-IDF + SVC" "$(echo "$c" | sed 's/^code: //') | $(echo "$b" | sed 's/^tfidf+linearsvc: //; s/ (.*//')"
+done
+}
 
 section_e2e() {
 echo "== 5. end to end: consult analyse vs Python reference pipeline, $(fmt_n "$BENCH_N") respondents x 3 questions"
