@@ -365,8 +365,28 @@ impl Encoder for MiniLm {
 }
 
 /// Dot product. Sixteen running sums let the compiler use SIMD registers (a single running
-/// sum in order cannot be reordered, so it stays scalar); classification is mostly this.
+/// sum in order cannot be reordered, so it stays scalar). On x86-64 CPUs with AVX2 the same
+/// code is compiled for 256-bit registers and chosen at run time; every lane does the same
+/// operations in the same order, so the result is the same bit for bit either way.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { dot_avx2(a, b) };
+        }
+    }
+    dot_lanes(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    dot_lanes(a, b)
+}
+
+#[inline(always)]
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 16;
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -407,6 +427,7 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| ((i * 3 % 13) as f32 - 6.0) / 4.0).collect();
             let plain: f64 = a.iter().zip(&b).map(|(x, y)| (*x as f64) * (*y as f64)).sum();
             assert!((dot(&a, &b) as f64 - plain).abs() < 1e-4, "n={n}");
+            assert_eq!(dot(&a, &b).to_bits(), dot_lanes(&a, &b).to_bits(), "n={n}");
         }
     }
 
