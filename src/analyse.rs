@@ -356,20 +356,17 @@ pub fn mark_campaigns(responses: &mut [CodedResponse], questions: &[Question]) {
         // Which groups each group is compared with: all of them up to the limit, else only
         // the groups repeated word for word.
         let full = groups.len() <= normalise::NEAR_DUPLICATE_FULL_LIMIT;
-        let anchors: Vec<usize> = (0..groups.len()).filter(|&g| full || groups[g].len() >= 2).collect();
-        for a in 0..groups.len() {
-            let Some(va) = reps[a] else { continue };
-            for &b in &anchors {
-                if (full && b <= a) || b == a {
-                    continue;
-                }
-                let Some(vb) = reps[b] else { continue };
-                if crate::model::dot(va, vb) >= normalise::NEAR_DUPLICATE_COSINE {
-                    let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-                    if ra != rb {
-                        parent[ra.max(rb)] = ra.min(rb);
-                    }
-                }
+        let with_vec: Vec<usize> = (0..groups.len()).filter(|&g| reps[g].is_some()).collect();
+        let anchors: Vec<usize> = with_vec.iter().copied().filter(|&g| full || groups[g].len() >= 2).collect();
+        let vecs = |gs: &[usize]| -> Vec<&[f32]> { gs.iter().filter_map(|&g| reps[g].map(Vec::as_slice)).collect() };
+        for (i, j) in crate::model::pairs_at_least(&vecs(&with_vec), &vecs(&anchors), normalise::NEAR_DUPLICATE_COSINE) {
+            let (a, b) = (with_vec[i], anchors[j]);
+            if (full && b <= a) || b == a {
+                continue;
+            }
+            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+            if ra != rb {
+                parent[ra.max(rb)] = ra.min(rb);
             }
         }
         let mut joined: HashMap<usize, Vec<usize>> = HashMap::new();

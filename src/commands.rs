@@ -84,6 +84,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
     let read = ReadOptions { sheet: args.sheet.clone(), header_rows: args.header_rows.map(usize::from) };
     let table = Table::open(&args.input, &read)?;
+    let read_seconds = started.elapsed().as_secs_f64();
     say(format!(
         "Read {} as {}: {} layout, {} header row(s), {} rows, {} cells with mojibake repaired",
         args.input.display(),
@@ -138,8 +139,11 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
     let setup_seconds = t_load.elapsed().as_secs_f64();
 
+    let t_code = Instant::now();
     let (responses, timings) =
         analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &head, &encoder, &blanks)?;
+    let code_seconds = t_code.elapsed().as_secs_f64() - timings.embed_seconds;
+    let t_render = Instant::now();
     let counts = aggregate::count(&questions, &responses);
     // Counts with each campaign counted once: only needed when there are campaigns.
     let counts_once = if counts.iter().any(|q| !q.campaigns.is_empty()) {
@@ -299,11 +303,15 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     });
     report::write_atomic(&args.out.join("run.json"), serde_json::to_string_pretty(&run)?.as_bytes())?;
     write_rejected(&args.out.join("rejected.csv"), &table)?;
+    let report_seconds = t_render.elapsed().as_secs_f64();
     // Timings change from run to run, so they live apart from run.json (which is deterministic).
     let cache_stats = encoder.stats();
     let timing = json!({
         "total_seconds": started.elapsed().as_secs_f64(),
+        "read_seconds": read_seconds,
         "setup_seconds": setup_seconds,
+        "code_seconds": code_seconds,
+        "report_seconds": report_seconds,
         "model_load_seconds": encoder.load_seconds(),
         "embed_seconds": timings.embed_seconds,
         "texts": timings.texts_embedded,

@@ -402,6 +402,50 @@ fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// Every pair (i, j) with `dot(a[i], b[j]) >= min`, in row order: blocks of 256 rows of `a`
+/// against all of `b`, one cache-blocked matrix product each, blocks in parallel.
+pub fn pairs_at_least(a: &[&[f32]], b: &[&[f32]], min: f32) -> Vec<(usize, usize)> {
+    use rayon::prelude::*;
+    const ROWS: usize = 256;
+    let (Some(first), false) = (a.first(), b.is_empty()) else { return Vec::new() };
+    let dim = first.len();
+    let mut bm: Vec<f32> = Vec::with_capacity(b.len() * dim);
+    for v in b {
+        assert_eq!(v.len(), dim, "vectors of different dimensions");
+        bm.extend_from_slice(v);
+    }
+    let n = b.len();
+    a.par_chunks(ROWS)
+        .enumerate()
+        .flat_map_iter(|(blk, rows)| {
+            let m = rows.len();
+            let mut am: Vec<f32> = Vec::with_capacity(m * dim);
+            for v in rows {
+                assert_eq!(v.len(), dim, "vectors of different dimensions");
+                am.extend_from_slice(v);
+            }
+            let mut c = vec![0f32; m * n];
+            // SAFETY: A is m x dim row-major, B^T is read from the n x dim row-major matrix
+            // (row stride 1, column stride dim), C is m x n row-major; sizes match exactly.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m, dim, n, 1.0,
+                    am.as_ptr(), dim as isize, 1,
+                    bm.as_ptr(), 1, dim as isize,
+                    0.0, c.as_mut_ptr(), n as isize, 1,
+                );
+            }
+            let base = blk * ROWS;
+            let hits: Vec<(usize, usize)> = c
+                .chunks(n)
+                .enumerate()
+                .flat_map(|(i, row)| row.iter().enumerate().filter(|(_, s)| **s >= min).map(move |(j, _)| (base + i, j)))
+                .collect();
+            hits.into_iter()
+        })
+        .collect()
+}
+
 /// Unit-length mean of several unit vectors.
 pub fn centroid(vs: &[&Embedding]) -> Embedding {
     let dim = vs.first().map_or(0, |v| v.len());
@@ -419,6 +463,29 @@ pub fn centroid(vs: &[&Embedding]) -> Embedding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_at_least_finds_what_dot_finds() {
+        let vs: Vec<Vec<f32>> = (0..600)
+            .map(|i| {
+                let v: Vec<f32> = (0..24).map(|k| (((i * 7 + k * 13) % 17) as f32 - 8.0) / 8.0).collect();
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+                v.into_iter().map(|x| x / n).collect()
+            })
+            .collect();
+        let a: Vec<&[f32]> = vs.iter().map(Vec::as_slice).collect();
+        let b: Vec<&[f32]> = vs[..50].iter().map(Vec::as_slice).collect();
+        let mut want = Vec::new();
+        for (i, x) in a.iter().enumerate() {
+            for (j, y) in b.iter().enumerate() {
+                if dot(x, y) >= 0.9 {
+                    want.push((i, j));
+                }
+            }
+        }
+        assert!(want.len() > 600, "{}", want.len());
+        assert_eq!(pairs_at_least(&a, &b, 0.9), want);
+    }
 
     #[test]
     fn dot_matches_the_plain_sum() {
