@@ -8,12 +8,16 @@ use consult::codebook::Codebook;
 use consult::model::{dot, Encoder, MiniLm, Precision};
 use consult::sentiment::{features, Head, Tone};
 
-#[test]
-fn embeddings_match_python_reference() {
+/// The sentences and their Python sentence-transformers (fp32) vectors.
+fn python_reference() -> (Vec<String>, Vec<Vec<f32>>) {
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/data/reference_vectors.json")).unwrap()).unwrap();
-    let sentences: Vec<String> = serde_json::from_value(r["sentences"].clone()).unwrap();
-    let vectors: Vec<Vec<f32>> = serde_json::from_value(r["vectors"].clone()).unwrap();
+    (serde_json::from_value(r["sentences"].clone()).unwrap(), serde_json::from_value(r["vectors"].clone()).unwrap())
+}
+
+#[test]
+fn embeddings_match_python_reference() {
+    let (sentences, vectors) = python_reference();
     assert!(sentences.len() >= 10);
     let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
     let got = common::model().embed(&refs).unwrap();
@@ -28,10 +32,7 @@ fn embeddings_match_python_reference() {
 /// sentence within cosine 0.999 and on average within 0.9998.
 #[test]
 fn bf16_embeddings_stay_close_to_python_reference() {
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(common::repo().join("tests/data/reference_vectors.json")).unwrap()).unwrap();
-    let sentences: Vec<String> = serde_json::from_value(r["sentences"].clone()).unwrap();
-    let vectors: Vec<Vec<f32>> = serde_json::from_value(r["vectors"].clone()).unwrap();
+    let (sentences, vectors) = python_reference();
     let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
     let m = MiniLm::load(&common::repo().join("models/all-MiniLM-L6-v2"), Precision::Bf16).unwrap();
     let got = m.embed(&refs).unwrap();
