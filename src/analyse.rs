@@ -241,8 +241,8 @@ pub fn code_responses(
             };
             match &pieces_of[ri * nq + qi] {
                 Err(why) => r.reason = why.as_str().to_string(),
-                Ok((ids, long)) => {
-                    let long_j = long_at.get(&(ri * nq + qi)).copied().filter(|_| *long);
+                Ok((ids, _)) => {
+                    let long_j = long_at.get(&(ri * nq + qi)).copied();
                     let whole: Embedding = match long_j {
                         Some(j) => long_wholes[j].1.clone(),
                         None => embs[ids[0]].clone(),

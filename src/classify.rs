@@ -11,24 +11,6 @@ use serde::{Deserialize, Serialize};
 use crate::codebook::Codebook;
 use crate::model::{centroid as centroid_of, Embedding, Encoder};
 
-#[cfg(test)]
-mod tests {
-    use super::mean_of_top_k;
-
-    #[test]
-    fn top_k_mean_equals_sorting() {
-        let v = [0.3f32, -0.2, 0.9, 0.1, 0.5, 0.5, 0.95, -1.0];
-        for k in 1..=10 {
-            let mut s = v.to_vec();
-            s.sort_by(|a, b| b.total_cmp(a));
-            let m = k.min(s.len());
-            let want = s[..m].iter().sum::<f32>() / m as f32;
-            assert!((mean_of_top_k(v.iter().copied(), k) - want).abs() < 1e-6, "k={k}");
-        }
-        assert_eq!(mean_of_top_k(std::iter::empty(), 3), 0.0);
-    }
-}
-
 pub const DEFAULT_SETTINGS: &str = include_str!("../models/zero-shot.toml");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,7 +103,6 @@ pub struct Classifier {
     /// so that a block of answers is scored against all of them in one matrix product.
     matrix: Vec<f32>,
     rows: usize,
-    dim: usize,
 }
 
 /// Answers scored per matrix product (a block of 512 answers is 768 KB of vectors).
@@ -172,7 +153,7 @@ impl Classifier {
         }
         let fallback_proto = if competes { protos.pop() } else { None };
         let rows = rows_of(&matrix);
-        Ok(Classifier { protos, fallback_proto, settings, fallback: codebook.fallback.clone(), matrix, rows, dim })
+        Ok(Classifier { protos, fallback_proto, settings, fallback: codebook.fallback.clone(), matrix, rows })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -183,43 +164,15 @@ impl Classifier {
         self.protos.iter().map(|p| p.id.as_str()).collect()
     }
 
-    /// Score of every code (in [`Classifier::code_ids`] order) for one embedding.
-    pub fn scores(&self, e: &Embedding) -> Vec<f32> {
-        let mut s = self.score_many(&[e.as_slice()]).remove(0);
-        s.truncate(self.protos.len());
-        s
-    }
-
     /// For each vector, the score of every code in [`Classifier::code_ids`] order, then the
     /// competing fallback code's score when there is one. Blocks of vectors are multiplied
-    /// with every prototype vector at once (a cache-blocked SIMD matrix product), blocks in
-    /// parallel.
+    /// with every prototype vector at once ([`crate::model::dots_with`]), blocks in parallel.
     pub fn score_many(&self, es: &[&[f32]]) -> Vec<Vec<f32>> {
         let cols = self.rows;
-        let dim = self.dim;
         es.par_chunks(BLOCK)
             .flat_map_iter(|block| {
-                let m = block.len();
-                let mut a = Vec::with_capacity(m * dim);
-                for e in block {
-                    assert_eq!(e.len(), dim, "embedding of the wrong dimension");
-                    a.extend_from_slice(e);
-                }
-                let mut sims = vec![0f32; m * cols];
-                if m > 0 && cols > 0 {
-                    // SAFETY: A is m x dim (row stride dim), B is dim x cols read from the
-                    // row-major prototype matrix (row stride 1, column stride dim), C is
-                    // m x cols row-major; all three buffers have exactly those sizes.
-                    unsafe {
-                        matrixmultiply::sgemm(
-                            m, dim, cols, 1.0,
-                            a.as_ptr(), dim as isize, 1,
-                            self.matrix.as_ptr(), 1, dim as isize,
-                            0.0, sims.as_mut_ptr(), cols as isize, 1,
-                        );
-                    }
-                }
-                sims.chunks(cols.max(1)).take(m).map(|row| self.row_scores(row)).collect::<Vec<_>>()
+                let sims = crate::model::dots_with(block, &self.matrix, cols);
+                sims.chunks(cols.max(1)).take(block.len()).map(|row| self.row_scores(row)).collect::<Vec<_>>()
             })
             .collect()
     }
@@ -286,5 +239,23 @@ impl Classifier {
             codes.push(Assigned::new(self.fallback.clone(), 0.0));
         }
         (codes, best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mean_of_top_k;
+
+    #[test]
+    fn top_k_mean_equals_sorting() {
+        let v = [0.3f32, -0.2, 0.9, 0.1, 0.5, 0.5, 0.95, -1.0];
+        for k in 1..=10 {
+            let mut s = v.to_vec();
+            s.sort_by(|a, b| b.total_cmp(a));
+            let m = k.min(s.len());
+            let want = s[..m].iter().sum::<f32>() / m as f32;
+            assert!((mean_of_top_k(v.iter().copied(), k) - want).abs() < 1e-6, "k={k}");
+        }
+        assert_eq!(mean_of_top_k(std::iter::empty(), 3), 0.0);
     }
 }

@@ -43,6 +43,13 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// In words, for the head's metadata and the training log.
+    pub fn describe(&self) -> String {
+        let n = if self.max_codes == 0 { "any number of codes".to_string() } else { format!("at most {} codes", self.max_codes) };
+        let top = if self.top_if_none { ", else the most probable code" } else { "" };
+        format!("codes over their thresholds, best first, {n}{top}")
+    }
+
     /// Indices of the codes given, best first.
     fn apply(&self, p: &[f32], thresholds: &[f32]) -> Vec<usize> {
         let mut over: Vec<usize> = (0..p.len()).filter(|&i| p[i] >= thresholds[i]).collect();

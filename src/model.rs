@@ -402,39 +402,47 @@ fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// Dot products of each of `rows` with each of the `n` vectors stored row-major in `b`
+/// (`n` x dim): a `rows.len()` x `n` matrix, row-major, from one cache-blocked SIMD matrix
+/// product (matrixmultiply picks AVX-512/AVX2 at run time).
+pub fn dots_with(rows: &[&[f32]], b: &[f32], n: usize) -> Vec<f32> {
+    let m = rows.len();
+    let dim = if n == 0 { 0 } else { b.len() / n };
+    let mut a: Vec<f32> = Vec::with_capacity(m * dim);
+    for v in rows {
+        assert_eq!(v.len(), dim, "vectors of different dimensions");
+        a.extend_from_slice(v);
+    }
+    let mut c = vec![0f32; m * n];
+    if m > 0 && n > 0 {
+        // SAFETY: A is m x dim row-major, B^T is read from the n x dim row-major `b` (row
+        // stride 1, column stride dim), C is m x n row-major; the buffers have those sizes.
+        unsafe {
+            matrixmultiply::sgemm(
+                m, dim, n, 1.0,
+                a.as_ptr(), dim as isize, 1,
+                b.as_ptr(), 1, dim as isize,
+                0.0, c.as_mut_ptr(), n as isize, 1,
+            );
+        }
+    }
+    c
+}
+
 /// Every pair (i, j) with `dot(a[i], b[j]) >= min`, in row order: blocks of 256 rows of `a`
-/// against all of `b`, one cache-blocked matrix product each, blocks in parallel.
+/// against all of `b` ([`dots_with`]), blocks in parallel.
 pub fn pairs_at_least(a: &[&[f32]], b: &[&[f32]], min: f32) -> Vec<(usize, usize)> {
     use rayon::prelude::*;
     const ROWS: usize = 256;
-    let (Some(first), false) = (a.first(), b.is_empty()) else { return Vec::new() };
-    let dim = first.len();
-    let mut bm: Vec<f32> = Vec::with_capacity(b.len() * dim);
-    for v in b {
-        assert_eq!(v.len(), dim, "vectors of different dimensions");
-        bm.extend_from_slice(v);
+    if a.is_empty() || b.is_empty() {
+        return Vec::new();
     }
+    let bm: Vec<f32> = b.iter().flat_map(|v| v.iter().copied()).collect();
     let n = b.len();
     a.par_chunks(ROWS)
         .enumerate()
         .flat_map_iter(|(blk, rows)| {
-            let m = rows.len();
-            let mut am: Vec<f32> = Vec::with_capacity(m * dim);
-            for v in rows {
-                assert_eq!(v.len(), dim, "vectors of different dimensions");
-                am.extend_from_slice(v);
-            }
-            let mut c = vec![0f32; m * n];
-            // SAFETY: A is m x dim row-major, B^T is read from the n x dim row-major matrix
-            // (row stride 1, column stride dim), C is m x n row-major; sizes match exactly.
-            unsafe {
-                matrixmultiply::sgemm(
-                    m, dim, n, 1.0,
-                    am.as_ptr(), dim as isize, 1,
-                    bm.as_ptr(), 1, dim as isize,
-                    0.0, c.as_mut_ptr(), n as isize, 1,
-                );
-            }
+            let c = dots_with(rows, &bm, n);
             let base = blk * ROWS;
             let hits: Vec<(usize, usize)> = c
                 .chunks(n)

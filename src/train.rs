@@ -314,9 +314,8 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         "epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
         "thresholds": "per code, best F1 on 3-fold out-of-fold probabilities",
         "rule": format!(
-            "codes over their thresholds, best first, at most {}{}; chosen for the best mean of micro- and macro-F1 on the same out-of-fold probabilities",
-            if head.rule.max_codes == 0 { "any number".to_string() } else { head.rule.max_codes.to_string() },
-            if head.rule.top_if_none { ", else the most probable code" } else { "" }
+            "{}; chosen for the best mean of micro- and macro-F1 on the same out-of-fold probabilities",
+            head.rule.describe()
         ),
     });
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
@@ -325,12 +324,11 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         std::fs::write(args.out.join("codebook.toml"), codebook.to_toml())?;
     }
     eprintln!(
-        "train: wrote {} (embedding {:.1}s, training {:.1}s; rule: {} codes{})",
+        "train: wrote {} (embedding {:.1}s, training {:.1}s; rule: {})",
         args.out.join("head.json").display(),
         embed_seconds,
         train_seconds,
-        if head.rule.max_codes == 0 { "any number of".to_string() } else { format!("at most {}", head.rule.max_codes) },
-        if head.rule.top_if_none { ", the most probable when none is over its threshold" } else { "" }
+        head.rule.describe()
     );
     Ok(())
 }
