@@ -10,18 +10,10 @@ Codes are the 49 theme columns, as slugs. Usage: python3 bench/fft_sets.py SHARE
 """
 import csv, os, re, sys
 
+from common import fold as fnv, tidy
+
 data, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
-
-def fnv(k):
-    h = 0xcbf29ce484222325
-    for b in k.encode():
-        h ^= b
-        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h % 5
-
-def tidy(s):
-    return " ".join(s.split())
 
 def slug(s):
     return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")

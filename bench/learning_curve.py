@@ -10,12 +10,7 @@ min(N, all it has) examples (common codes get more, through answers that carry s
 The test files are linked unchanged: every point of the curve is scored on the same fold."""
 import csv, os, sys
 
-
-def fnv1a(s: str) -> int:
-    h = 0xcbf29ce484222325
-    for b in s.encode("utf-8"):
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
+from common import fnv1a
 
 
 def main():

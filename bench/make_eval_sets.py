@@ -12,12 +12,11 @@ Usage: python3 bench/make_eval_sets.py SHARED_DATA OUT_DIR
 """
 import csv, glob, hashlib, os, sys
 
+from common import tidy
+
 data, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-def tidy(s):
-    return " ".join(s.split())
 
 def write(name, header, rows):
     with open(os.path.join(out, name), "w", newline="", encoding="utf-8") as f:

@@ -3,16 +3,12 @@ Trains softmax or one-hidden-layer MLP heads in PyTorch on folds 2-4 (resp. 1,3,
 FFT 5-class, FFT 3-class and consultation-tone accuracy on fold 1 (resp. 2), averaged. Fold 0,
 the reported held-out fold, is never used. Prints: NAME acc5 acc3 tone_acc."""
 import csv, sys, numpy as np, torch, itertools, time
+from common import fold as fnv
 torch.set_num_threads(1)
 items=list(csv.DictReader(open('/tmp/sx/items.csv')))
 texts=open('/tmp/sx/texts.txt').read().split("\n")[:-1]
 E=np.fromfile('/tmp/sx/emb.bin',dtype='<f4').reshape(len(texts),384)
 idx={t:i for i,t in enumerate(texts)}
-def fnv(k):
-    h = 0xcbf29ce484222325
-    for b in k.encode():
-        h ^= b; h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h%5
 A=E[[idx[i['text']] for i in items]]; Qe=E[[idx[i['question']] for i in items]]
 X=torch.tensor(np.hstack([A,Qe,A*Qe]))
 src=np.array([i['source'] for i in items]); fold=np.array([fnv(i['key']) for i in items])

@@ -7,13 +7,8 @@ Usage (from the repository root):
   .venv/bin/python bench/sentiment_head_dev.py "[(NAME, dict(sources_w={...}, hidden=..., ...)), ...]"
 """
 import csv, os, sys
+from common import tidy
 os.makedirs("/tmp/sx", exist_ok=True)
-def tidy(s): return " ".join(s.split())
-def fnv(k):
-    h = 0xcbf29ce484222325
-    for b in k.encode():
-        h ^= b; h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
 items=[]  # key, text, question, label, source
 for r in csv.DictReader(open('/tmp/sents/fft.csv')):
     items.append((r['id'], r['text'], r['question'], r['grade'], 'fft'))

@@ -13,20 +13,10 @@ Texts are whitespace-tidied as consult does, so both tools see the same strings.
 """
 import csv, os, sys
 
+from common import fold as fnv, tidy
+
 data, labels, out = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out, exist_ok=True)
-
-
-def fnv(k):
-    h = 0xcbf29ce484222325
-    for b in k.encode():
-        h ^= b
-        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h % 5
-
-
-def tidy(s):
-    return " ".join(s.split())
 
 
 def write(name, header, rows):
