@@ -81,14 +81,8 @@ pub struct AnalyseArgs {
     /// A respondent attribute to carry into coded_responses.csv; repeat for several.
     #[arg(long = "by", value_name = "COLUMN")]
     pub by: Vec<String>,
-    /// Model folder (default: models/all-MiniLM-L6-v2, made by `make setup`).
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Number format the model computes in: bf16 (about twice as fast on CPUs with
-    /// AVX512-BF16, embeddings within cosine 0.9998 of fp32) or fp32. Default:
-    /// $CONSULT_PRECISION, else bf16 where the CPU multiplies it natively, else fp32.
-    #[arg(long, value_enum, value_name = "fp32|bf16")]
-    pub precision: Option<crate::model::Precision>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Sentiment head JSON (default: models/sentiment/head.json).
     #[arg(long, value_name = "FILE")]
     pub sentiment_head: Option<PathBuf>,
@@ -149,12 +143,8 @@ pub struct TrainArgs {
     /// The question put to every answer when the gold file has no question column.
     #[arg(long, default_value = "Do you have any comments?")]
     pub question: String,
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Number format the model computes in (fp32 or bf16). Default: $CONSULT_PRECISION, else
-    /// fp32, so that a head trained here is reproduced on any machine.
-    #[arg(long, value_enum, value_name = "fp32|bf16")]
-    pub precision: Option<crate::model::Precision>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Full-batch Adam epochs (1,000 beat 300 on the NHS FFT benchmark: macro-F1 0.485 vs 0.472).
     #[arg(long, default_value_t = 1000)]
     pub epochs: usize,
@@ -171,12 +161,8 @@ pub struct TrainSentimentArgs {
     /// Where to write the head.
     #[arg(long, default_value = "models/sentiment/head.json")]
     pub out: PathBuf,
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Number format the model computes in (fp32 or bf16). Default: $CONSULT_PRECISION, else
-    /// fp32, so that a head trained here is reproduced on any machine.
-    #[arg(long, value_enum, value_name = "fp32|bf16")]
-    pub precision: Option<crate::model::Precision>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Gradient-descent epochs.
     #[arg(long, default_value_t = 300)]
     pub epochs: usize,
@@ -218,13 +204,8 @@ pub struct EmbedArgs {
     /// Write the vectors as little-endian f32, one row per line, to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Number format the model computes in: bf16 (about twice as fast on CPUs with
-    /// AVX512-BF16, embeddings within cosine 0.9998 of fp32) or fp32. Default:
-    /// $CONSULT_PRECISION, else bf16 where the CPU multiplies it natively, else fp32.
-    #[arg(long, value_enum, value_name = "fp32|bf16")]
-    pub precision: Option<crate::model::Precision>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Fixed batch size in input order (no length sorting) instead of token-budget batches.
     #[arg(long)]
     pub unsorted_batch: Option<usize>,
@@ -255,14 +236,24 @@ pub struct SentimentArgs {
     /// Output CSV.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Number format the model computes in: bf16 (about twice as fast on CPUs with
-    /// AVX512-BF16, embeddings within cosine 0.9998 of fp32) or fp32. Default:
-    /// $CONSULT_PRECISION, else bf16 where the CPU multiplies it natively, else fp32.
-    #[arg(long, value_enum, value_name = "fp32|bf16")]
-    pub precision: Option<crate::model::Precision>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Sentiment head JSON (default: models/sentiment/head.json).
     #[arg(long, value_name = "FILE")]
     pub sentiment_head: Option<PathBuf>,
+}
+
+/// The sentence-embedding model and the number format it computes in: one set of flags for
+/// every command that embeds text.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// Model folder (default: models/all-MiniLM-L6-v2, made by `make setup`).
+    #[arg(long = "model", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Number format the model computes in: bf16 (about twice as fast on CPUs with
+    /// AVX512-BF16, embeddings within cosine 0.9998 of fp32) or fp32. Default:
+    /// $CONSULT_PRECISION; else fp32 for `train` and `train-sentiment`, so that a head trained
+    /// here is reproduced on any machine; else bf16 where the CPU multiplies it natively, else fp32.
+    #[arg(long, value_enum, value_name = "fp32|bf16")]
+    pub precision: Option<crate::model::Precision>,
 }

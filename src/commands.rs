@@ -13,7 +13,7 @@ use crate::analyse::{self, Coder, Question};
 use crate::cache::{self, CachedEncoder};
 use crate::heads::CodeHead;
 use crate::classify::{Classifier, Settings};
-use crate::cli::{AnalyseArgs, EmbedArgs};
+use crate::cli::{AnalyseArgs, EmbedArgs, ModelArgs};
 use crate::codebook::Codebook;
 use crate::crosstab;
 use crate::input::{InputError, ReadOptions, Role, Table};
@@ -34,15 +34,17 @@ fn model_dir(explicit: Option<&Path>) -> Result<PathBuf> {
 
 /// The model in the precision `--precision` asks for, else `$CONSULT_PRECISION`, else
 /// `default` (None: bf16 where the CPU has it natively).
-pub fn load_encoder(explicit: Option<&Path>, precision: Option<Precision>, default: Option<Precision>) -> Result<MiniLm> {
-    MiniLm::load(&model_dir(explicit)?, Precision::resolve(precision, default)?)
+/// Loads the model `--model`/`--precision` name; `default` is the precision when neither the flag
+/// nor $CONSULT_PRECISION sets one (None: bf16 where the CPU has it, else fp32).
+pub fn load_encoder(args: &ModelArgs, default: Option<Precision>) -> Result<MiniLm> {
+    MiniLm::load(&model_dir(args.dir.as_deref())?, Precision::resolve(args.precision, default)?)
 }
 
 /// The encoder `analyse` uses: the embedding cache in front of the model (loaded on demand).
 fn cached_encoder(args: &AnalyseArgs) -> Result<CachedEncoder> {
-    let dir = model_dir(args.model.as_deref())?;
+    let dir = model_dir(args.model.dir.as_deref())?;
     let cache_dir = if args.no_cache { None } else { args.cache.clone().or_else(cache::default_dir) };
-    CachedEncoder::new(&dir, Precision::resolve(args.precision, None)?, cache_dir.as_deref(), !args.quiet)
+    CachedEncoder::new(&dir, Precision::resolve(args.model.precision, None)?, cache_dir.as_deref(), !args.quiet)
 }
 
 pub fn sentiment_head_path(explicit: Option<&Path>) -> PathBuf {
@@ -532,7 +534,7 @@ pub fn embed(args: &EmbedArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.input).with_context(|| format!("{}: cannot read", args.input.display()))?;
     let lines: Vec<&str> = text.lines().collect();
     let t0 = Instant::now();
-    let mut encoder = load_encoder(args.model.as_deref(), args.precision, None)?;
+    let mut encoder = load_encoder(&args.model, None)?;
     encoder.token_budget = args.token_budget;
     encoder.max_batch = args.max_batch;
     let load = t0.elapsed().as_secs_f64();
@@ -578,7 +580,7 @@ pub fn sentiment(args: &crate::cli::SentimentArgs) -> Result<()> {
             (id, crate::normalise::tidy(&r.fields[tc]), q)
         })
         .collect();
-    let encoder = load_encoder(args.model.as_deref(), args.precision, None)?;
+    let encoder = load_encoder(&args.model, None)?;
     let head = load_head(args.sentiment_head.as_deref())?;
     let pairs: Vec<(&str, &str)> = rows.iter().filter(|r| !r.1.is_empty()).map(|r| (r.1.as_str(), r.2.as_str())).collect();
     let x = crate::train::featurise(&pairs, &encoder)?;

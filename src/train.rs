@@ -189,7 +189,7 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     items.extend(read_reviews(&args.data).context("reading review sentences")?);
     let n_reviews = items.len() - n_fft - n_polis;
     eprintln!("train-sentiment: {n_fft} FFT answers, {n_polis} consultation-style statements, {n_reviews} review sentences");
-    let encoder = load_encoder(args.model.as_deref(), args.precision, Some(Precision::Fp32))?;
+    let encoder = load_encoder(&args.model, Some(Precision::Fp32))?;
     let t0 = std::time::Instant::now();
     let pairs: Vec<(&str, &str)> = items.iter().map(|it| (it.text.as_str(), it.question.as_str())).collect();
     let x = featurise(&pairs, &encoder)?;
@@ -296,7 +296,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         .filter(|c| c != &codebook.fallback && found.contains(c))
         .collect();
     eprintln!("train: {} coded answers ({} blank skipped), {} codes", texts.len(), skipped, codes.len());
-    let encoder = load_encoder(args.model.as_deref(), args.precision, Some(Precision::Fp32))?;
+    let encoder = load_encoder(&args.model, Some(Precision::Fp32))?;
     let pairs: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (t.as_str(), q.as_str())).collect();
     let t0 = std::time::Instant::now();
     let x = featurise(&pairs, &encoder)?;
