@@ -34,8 +34,6 @@ fn model_dir(explicit: Option<&Path>) -> Result<PathBuf> {
 
 /// The model in the precision `--precision` asks for, else `$CONSULT_PRECISION`, else
 /// `default` (None: bf16 where the CPU has it natively).
-/// Loads the model `--model`/`--precision` name; `default` is the precision when neither the flag
-/// nor $CONSULT_PRECISION sets one (None: bf16 where the CPU has it, else fp32).
 pub fn load_encoder(args: &ModelArgs, default: Option<Precision>) -> Result<MiniLm> {
     MiniLm::load(&model_dir(args.dir.as_deref())?, Precision::resolve(args.precision, default)?)
 }
