@@ -7,7 +7,7 @@ BIN := target/release/consult
 SHARED ?= ../shared
 export CARGO_TERM_COLOR := never
 
-.PHONY: setup setup-render build demo test bench bench-setup train-sentiment reference-vectors clean-reports
+.PHONY: setup setup-render build sentiment-model demo test bench bench-setup train-sentiment reference-vectors clean-reports
 
 setup:
 	bash scripts/setup-venv.sh
@@ -19,14 +19,22 @@ setup-render:
 build: setup
 	$(CARGO) build --release --locked
 
-demo: build
+# The fine-tuned sentiment model (~87 MB, not committed): trained once from $(SHARED)/data
+# (~6 min on 2 cores), then reused. Without the data, consult uses the committed frozen head.
+TUNED := models/sentiment/tuned
+sentiment-model: build
+	@if [ -f $(TUNED)/model.safetensors ]; then echo "sentiment-model: $(TUNED) is there"; \
+	elif [ -d $(SHARED)/data/nhs_fft ]; then $(BIN) train-sentiment --tune --data $(SHARED)/data --out $(TUNED); \
+	else echo "sentiment-model: no $(SHARED)/data; consult will use the frozen head models/sentiment/head.json"; fi
+
+demo: sentiment-model
 	rm -rf reports/demo
 	$(BIN) analyse fixtures/strategic-plan-consultation.csv \
 	  --by "Are you responding as..." --by District --out reports/demo
 	@echo "demo: wrote reports/demo/ (summary.md, report.html, tables.xlsx, report.docx, coded_responses.csv, tables/, run.json)"
 
 # The whole suite: unit tests and integration tests on the real model and real data.
-test: build setup-render
+test: sentiment-model setup-render
 	$(CARGO) test --release --locked -- --test-threads=1
 
 train-sentiment: build

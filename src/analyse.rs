@@ -16,7 +16,7 @@ use crate::heads::CodeHead;
 use crate::input::Table;
 use crate::model::{centroid, Embedding, Encoder};
 use crate::normalise::{self, Blank};
-use crate::sentiment::{self, Head, Tone};
+use crate::sentiment::{self, Prediction, Tone};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Question {
@@ -130,9 +130,14 @@ pub fn segments(tidy: &str) -> Vec<String> {
     out
 }
 
+#[derive(Debug, Default)]
 pub struct Timings {
     pub embed_seconds: f64,
     pub texts_embedded: usize,
+    /// Scoring sentiment (with the tuned model, a second pass of the network).
+    pub sentiment_seconds: f64,
+    /// Distinct (question, text) pairs scored for sentiment.
+    pub sentiment_pairs: usize,
 }
 
 /// Codes every answer. `id_col` None numbers respondents by their line.
@@ -144,7 +149,7 @@ pub fn code_responses(
     by_cols: &[usize],
     codebook: &Codebook,
     coder: &Coder,
-    head: &Head,
+    sentiment: &sentiment::Model,
     encoder: &dyn Encoder,
     blanks: &normalise::BlankList,
 ) -> Result<(Vec<CodedResponse>, Timings)> {
@@ -186,7 +191,7 @@ pub fn code_responses(
     let t0 = Instant::now();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let embs: Vec<Embedding> = encoder.embed(&refs)?;
-    let timings = Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len() };
+    let mut timings = Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len(), ..Default::default() };
 
     // A long answer's whole is the mean of its segments (the model would cut it off).
     let long_wholes: Vec<(usize, Embedding)> = pieces_of
@@ -268,21 +273,10 @@ pub fn code_responses(
                         }
                     }
                     outcomes.sort_by_key(|o| order.get(o).copied().unwrap_or(usize::MAX));
-                    let q = &embs[question_idx[qi]];
-                    let p = head.predict(&sentiment::features(&whole, q));
-                    r.code_tones = codes
-                        .iter()
-                        .map(|c| match c.piece {
-                            0 => p.tone,
-                            k => head.predict(&sentiment::features(pieces[k], q)).tone,
-                        })
-                        .collect();
                     r.status = Status::Coded;
                     r.codes = codes;
                     r.outcomes = outcomes;
                     r.nearest = nearest;
-                    r.sentiment = Some(p.tone);
-                    r.sentiment_score = p.score;
                     r.vector = Some(whole);
                 }
             }
@@ -292,6 +286,40 @@ pub fn code_responses(
     };
     let mut out: Vec<CodedResponse> = Vec::with_capacity(pieces_of.len() + table.rejected.len() * nq);
     out.extend(table.rows.par_iter().enumerate().map(code_row).collect::<Vec<_>>().into_iter().flatten());
+
+    // Sentiment of each coded answer (a long one: the mean over its segments) and, per code,
+    // of the piece the code was found in: every distinct (question, text) pair once.
+    let t1 = Instant::now();
+    let mut slot: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let mut need = |q: usize, t: usize| {
+        *slot.entry((q, t)).or_insert_with(|| {
+            pairs.push((q, t));
+            pairs.len() - 1
+        })
+    };
+    // Per coded response: the slots of its whole (one, or its segments) and of its codes' pieces.
+    let jobs: Vec<Option<(Vec<usize>, Vec<usize>)>> = out
+        .iter()
+        .zip(&pieces_of)
+        .map(|(r, p)| {
+            let (ids, long) = p.as_ref().ok()?;
+            let q = question_idx[r.question];
+            let whole: Vec<usize> = if *long { ids[1..].iter().map(|&t| need(q, t)).collect() } else { vec![need(q, ids[0])] };
+            let per_code: Vec<usize> = r.codes.iter().map(|c| if c.piece == 0 { usize::MAX } else { need(q, ids[c.piece]) }).collect();
+            Some((whole, per_code))
+        })
+        .collect();
+    let probs = sentiment.probs(&pairs, &refs, &embs)?;
+    for (r, job) in out.iter_mut().zip(jobs) {
+        let Some((whole, per_code)) = job else { continue };
+        let p = Prediction::from_probs(sentiment::mean_probs(&whole.iter().map(|&k| probs[k]).collect::<Vec<_>>()));
+        r.code_tones = per_code.iter().map(|&k| if k == usize::MAX { p.tone } else { sentiment::tone_of(&probs[k]) }).collect();
+        r.sentiment = Some(p.tone);
+        r.sentiment_score = p.score;
+    }
+    timings.sentiment_seconds = t1.elapsed().as_secs_f64();
+    timings.sentiment_pairs = pairs.len();
     for rej in &table.rejected {
         for qi in 0..questions.len() {
             out.push(CodedResponse {

@@ -39,7 +39,7 @@ pub const CHUNK: usize = 256;
 /// The environment variable naming the cache folder.
 pub const CACHE_ENV: &str = "CONSULT_CACHE";
 
-type Key = [u8; 32];
+pub(crate) type Key = [u8; 32];
 
 /// Marks the end of a chunk written whole.
 const COMMIT: Key = [0xFF; 32];
@@ -56,7 +56,7 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("consult").join("embeddings"))
 }
 
-fn key_of(text: &str) -> Key {
+pub(crate) fn key_of(text: &str) -> Key {
     Sha256::digest(text.as_bytes()).into()
 }
 
@@ -81,15 +81,19 @@ pub struct Store {
 
 impl Store {
     pub fn open(dir: &Path, info: &ModelInfo) -> Result<Store> {
+        Store::open_named(dir, &model_key(info), info.dim)
+    }
+
+    /// The store `<dir>/<name>.emb` of `dim`-long vectors.
+    pub fn open_named(dir: &Path, name: &str, dim: usize) -> Result<Store> {
         create_private_dir(dir)?;
-        let path = dir.join(format!("{}.emb", model_key(info)));
+        let path = dir.join(format!("{name}.emb"));
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(&path)
             .with_context(|| format!("{}: cannot open the embedding cache (use --no-cache to run without it)", path.display()))?;
-        let dim = info.dim;
         let rec = record_len(dim) as u64;
         file.lock().with_context(|| format!("{}: cannot lock the embedding cache", path.display()))?;
         let len = file.metadata()?.len();
@@ -132,11 +136,11 @@ impl Store {
         self.index.is_empty()
     }
 
-    fn contains(&self, key: &Key) -> bool {
+    pub(crate) fn contains(&self, key: &Key) -> bool {
         self.index.contains_key(key)
     }
 
-    fn get(&self, key: &Key) -> Result<Option<Embedding>> {
+    pub(crate) fn get(&self, key: &Key) -> Result<Option<Embedding>> {
         let Some(&at) = self.index.get(key) else { return Ok(None) };
         let mut buf = vec![0u8; self.dim * 4];
         self.file
@@ -146,7 +150,7 @@ impl Store {
     }
 
     /// Appends records in one write, under the lock, and indexes them.
-    fn append(&mut self, items: &[(Key, &Embedding)]) -> Result<()> {
+    pub(crate) fn append(&mut self, items: &[(Key, &Embedding)]) -> Result<()> {
         let rec = record_len(self.dim);
         let mut bytes = Vec::with_capacity((items.len() + 1) * rec);
         for (k, v) in items {

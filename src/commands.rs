@@ -20,10 +20,11 @@ use crate::input::{InputError, ReadOptions, Role, Table};
 use crate::normalise::BlankList;
 use crate::model::{locate_model_dir, Encoder, MiniLm, Precision, SetupMissing, MODEL_DIR_ENV};
 use crate::report;
-use crate::sentiment::Head;
+use crate::sentiment::{self, Head, Prediction};
+use crate::tune::TunedSentiment;
 
 /// The model folder, or the set-up error (exit code 3) saying how to get it.
-fn model_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+pub fn model_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     Ok(locate_model_dir(explicit).ok_or_else(|| {
         SetupMissing(format!(
             "the all-MiniLM-L6-v2 model files were not found; run `make setup` in the consult \
@@ -38,27 +39,61 @@ pub fn load_encoder(args: &ModelArgs, default: Option<Precision>) -> Result<Mini
     MiniLm::load(&model_dir(args.dir.as_deref())?, Precision::resolve(args.precision, default)?)
 }
 
+/// The cache folder of `analyse`: `--cache`, else the default, none with `--no-cache`.
+fn cache_dir(args: &AnalyseArgs) -> Option<PathBuf> {
+    if args.no_cache { None } else { args.cache.clone().or_else(cache::default_dir) }
+}
+
 /// The encoder `analyse` uses: the embedding cache in front of the model (loaded on demand).
 fn cached_encoder(args: &AnalyseArgs) -> Result<CachedEncoder> {
     let dir = model_dir(args.model.dir.as_deref())?;
-    let cache_dir = if args.no_cache { None } else { args.cache.clone().or_else(cache::default_dir) };
-    CachedEncoder::new(&dir, Precision::resolve(args.model.precision, None)?, cache_dir.as_deref(), !args.quiet)
+    CachedEncoder::new(&dir, Precision::resolve(args.model.precision, None)?, cache_dir(args).as_deref(), !args.quiet)
 }
 
-pub fn sentiment_head_path(explicit: Option<&Path>) -> PathBuf {
-    explicit.map(Path::to_path_buf).unwrap_or_else(|| crate::models_root().join("sentiment/head.json"))
+/// Where the sentiment model is: `explicit`, else the fine-tuned model
+/// (models/sentiment/tuned) when it has been built, else the frozen-embedding head
+/// (models/sentiment/head.json).
+pub fn sentiment_model_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    let tuned = crate::models_root().join(crate::train::TUNED_DIR);
+    if TunedSentiment::is_model(&tuned) {
+        tuned
+    } else {
+        crate::models_root().join("sentiment/head.json")
+    }
 }
 
-pub fn load_head(explicit: Option<&Path>) -> Result<Head> {
-    let p = sentiment_head_path(explicit);
+/// Loads the sentiment model ([`sentiment_model_path`]); a tuned one runs on the base model
+/// and precision of `model`, and keeps its scores in `cache_dir` when given.
+pub fn load_sentiment(explicit: Option<&Path>, model: &ModelArgs, cache_dir: Option<&Path>) -> Result<(sentiment::Model, PathBuf)> {
+    let p = sentiment_model_path(explicit);
+    if p.is_dir() {
+        if !TunedSentiment::is_model(&p) {
+            return Err(SetupMissing(format!(
+                "{}: no {} here; run `make sentiment-model` or `consult train-sentiment --tune`",
+                p.display(),
+                crate::tune::WEIGHTS
+            ))
+            .into());
+        }
+        let base = model_dir(model.dir.as_deref())?;
+        let precision = Precision::resolve(model.precision, None)?;
+        let mut m = TunedSentiment::load(&p, &base, precision, crate::model::default_workers())?;
+        if let Some(dir) = cache_dir {
+            m = m.with_cache(dir)?;
+        }
+        return Ok((sentiment::Model::Tuned(m), p));
+    }
     if !p.is_file() {
         return Err(SetupMissing(format!(
-            "{}: sentiment head not found; run `make setup` or `consult train-sentiment`",
+            "{}: sentiment model not found; run `make setup` or `consult train-sentiment`",
             p.display()
         ))
         .into());
     }
-    Head::load(&p)
+    Ok((sentiment::Model::Head(Head::load(&p)?), p))
 }
 
 pub fn analyse(args: &AnalyseArgs) -> Result<()> {
@@ -127,7 +162,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
 
     let t_load = Instant::now();
     let encoder = cached_encoder(args)?;
-    let head = load_head(args.sentiment_head.as_deref())?;
+    let (sentiment_model, sentiment_path) = load_sentiment(args.sentiment_model.as_deref(), &args.model, cache_dir(args).as_deref())?;
     let classifier = match &trained {
         None => Some(Classifier::build(&codebook, &encoder, settings.clone())?),
         Some(_) => None,
@@ -141,7 +176,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
 
     let t_code = Instant::now();
     let (responses, timings) =
-        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &head, &encoder, &blanks)?;
+        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &sentiment_model, &encoder, &blanks)?;
     let code_seconds = t_code.elapsed().as_secs_f64() - timings.embed_seconds;
     let t_render = Instant::now();
     let counts = aggregate::count(&questions, &responses);
@@ -237,15 +272,19 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         });
     }
     let info = encoder.info();
+    let tone_line = match &sentiment_model {
+        sentiment::Model::Tuned(_) => "sentiment by a copy fine-tuned on rated answers, reading question and answer together",
+        sentiment::Model::Head(_) => "sentiment head",
+    };
     let (model_line, method) = match &trained {
         None => (
-            format!("{} (sentence embeddings, zero-shot similarity to the codebook; sentiment head)", info.name),
+            format!("{} (sentence embeddings, zero-shot similarity to the codebook; {tone_line})", info.name),
             "compared with each sub-outcome's description in the codebook (zero-shot similarity: a code is given \
              when the answer, or one of its sentences, is close enough to it)"
                 .to_string(),
         ),
         Some(_) => (
-            format!("{} (sentence embeddings, heads trained on officer-coded answers; sentiment head)", info.name),
+            format!("{} (sentence embeddings, heads trained on officer-coded answers; {tone_line})", info.name),
             "scored by classifiers (heads) trained on answers coded by officers".to_string(),
         ),
     };
@@ -268,7 +307,6 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     report::write_atomic(&args.out.join("tables.xlsx"), &report::xlsx::tables_xlsx(&rep)?)?;
     report::write_atomic(&args.out.join("report.docx"), &report::docx::report_docx(&rep)?)?;
 
-    let head_meta = head.meta.clone();
     let run = json!({
         "consult_version": env!("CARGO_PKG_VERSION"),
         "input": args.input.display().to_string(),
@@ -298,7 +336,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             None => json!({"method": "zero-shot", "settings": settings}),
             Some(h) => json!({"method": "trained heads", "head": args.head.as_ref().map(|p| p.display().to_string()), "meta": h.meta}),
         },
-        "sentiment_head": {"path": sentiment_head_path(args.sentiment_head.as_deref()).display().to_string(), "meta": head_meta},
+        "sentiment_model": sentiment_model.describe(&sentiment_path),
         "versions": {"consult": env!("CARGO_PKG_VERSION"), "rust_bert": "0.23", "tch": "0.17", "libtorch": "2.4.0"},
     });
     report::write_atomic(&args.out.join("run.json"), serde_json::to_string_pretty(&run)?.as_bytes())?;
@@ -315,6 +353,8 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "model_load_seconds": encoder.load_seconds(),
         "embed_seconds": timings.embed_seconds,
         "texts": timings.texts_embedded,
+        "sentiment_seconds": timings.sentiment_seconds,
+        "sentiment_pairs": timings.sentiment_pairs,
         "embedding_cache": encoder.store_path().map(|p| p.display().to_string()),
         "texts_from_cache": cache_stats.from_cache,
         "texts_embedded": cache_stats.embedded,
@@ -578,11 +618,22 @@ pub fn sentiment(args: &crate::cli::SentimentArgs) -> Result<()> {
             (id, crate::normalise::tidy(&r.fields[tc]), q)
         })
         .collect();
-    let encoder = load_encoder(&args.model, None)?;
-    let head = load_head(args.sentiment_head.as_deref())?;
-    let pairs: Vec<(&str, &str)> = rows.iter().filter(|r| !r.1.is_empty()).map(|r| (r.1.as_str(), r.2.as_str())).collect();
-    let x = crate::train::featurise(&pairs, &encoder)?;
-    let mut x = x.into_iter();
+    let (model, _) = load_sentiment(args.sentiment_model.as_deref(), &args.model, None)?;
+    // Distinct texts (answers and questions) once; (question, text) pairs as indices into them.
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut texts: Vec<&str> = Vec::new();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for r in rows.iter().filter(|r| !r.1.is_empty()) {
+        let [q, t] = [r.2.as_str(), r.1.as_str()].map(|s| {
+            *index.entry(s).or_insert_with(|| {
+                texts.push(s);
+                texts.len() - 1
+            })
+        });
+        pairs.push((q, t));
+    }
+    let embs = if model.needs_embeddings() { load_encoder(&args.model, None)?.embed(&texts)? } else { Vec::new() };
+    let mut probs = model.probs(&pairs, &texts, &embs)?.into_iter();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["id", "tone", "score", "p1", "p2", "p3", "p4", "p5"])?;
     for (id, text, _) in &rows {
@@ -590,7 +641,7 @@ pub fn sentiment(args: &crate::cli::SentimentArgs) -> Result<()> {
             w.write_record([id.as_str(), "", "", "", "", "", "", ""])?;
             continue;
         }
-        let p = head.predict(&x.next().expect("one feature row per non-blank text"));
+        let p = Prediction::from_probs(probs.next().expect("one prediction per non-blank text"));
         let mut rec = vec![id.clone(), p.tone.as_str().to_string(), format!("{:.4}", p.score)];
         rec.extend(p.probs.iter().map(|v| format!("{v:.4}")));
         w.write_record(&rec)?;

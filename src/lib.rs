@@ -22,6 +22,7 @@ pub mod quotes;
 pub mod report;
 pub mod sentiment;
 pub mod train;
+pub mod tune;
 
 /// Exit codes, as documented in `--help` and the README.
 pub mod exit {

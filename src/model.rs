@@ -230,19 +230,23 @@ fn lock(m: &Mutex<SentenceEmbeddingsModel>) -> std::sync::MutexGuard<'_, Sentenc
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One copy of the model, from local files only.
-fn load_one(dir: &Path, precision: Precision) -> Result<SentenceEmbeddingsModel> {
-    let res = |f: &str| -> Box<LocalResource> { Box::new(LocalResource::from(dir.join(f))) };
-    let lower_case = tokenizer_lowercases(dir);
-    let tokenizer = TokenizerOption::from_file(
+/// The model's WordPiece tokenizer, from vocab.txt.
+pub fn load_tokenizer(dir: &Path) -> Result<TokenizerOption> {
+    TokenizerOption::from_file(
         ModelType::Bert,
         dir.join("vocab.txt").to_str().ok_or_else(|| anyhow!("model path is not UTF-8"))?,
         None,
-        lower_case,
+        tokenizer_lowercases(dir),
         None::<bool>,
         None::<bool>,
     )
-    .context("loading the tokenizer")?;
+    .context("loading the tokenizer")
+}
+
+/// One copy of the model, from local files only.
+fn load_one(dir: &Path, precision: Precision) -> Result<SentenceEmbeddingsModel> {
+    let res = |f: &str| -> Box<LocalResource> { Box::new(LocalResource::from(dir.join(f))) };
+    let tokenizer = load_tokenizer(dir)?;
     let config = SentenceEmbeddingsConfig {
         modules_config_resource: res("modules.json"),
         transformer_type: ModelType::Bert,
@@ -326,35 +330,12 @@ impl Encoder for MiniLm {
         }
         let lengths = self.token_lengths(texts);
         let batches = plan_batches(&lengths, self.token_budget, self.max_batch);
-        let next = AtomicUsize::new(0);
-        let work = |m: &Mutex<SentenceEmbeddingsModel>| -> Result<Vec<(usize, Embedding)>> {
-            let model = lock(m);
-            let mut done = Vec::new();
-            loop {
-                let b = next.fetch_add(1, Ordering::Relaxed);
-                let Some(batch) = batches.get(b) else { return Ok(done) };
-                let items: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-                let vecs = model.encode(&items).context("encoding a batch")?;
-                done.extend(batch.iter().copied().zip(vecs));
-            }
+        let run = |model: &SentenceEmbeddingsModel, batch: &[usize]| -> Result<Vec<Embedding>> {
+            let items: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+            model.encode(&items).context("encoding a batch")
         };
-        let results: Vec<Result<Vec<(usize, Embedding)>>> = if self.workers.len() == 1 {
-            vec![work(&self.workers[0])]
-        } else {
-            // Whole batches side by side, each worker's torch on one thread.
-            let threads = tch::get_num_threads();
-            tch::set_num_threads(1);
-            let r = std::thread::scope(|s| {
-                let handles: Vec<_> = self.workers.iter().map(|m| s.spawn(|| work(m))).collect();
-                handles.into_iter().map(|h| h.join().expect("embedding worker")).collect()
-            });
-            tch::set_num_threads(threads);
-            r
-        };
-        for r in results {
-            for (i, v) in r? {
-                out[i] = v;
-            }
+        for (i, v) in run_batches(&self.workers, &batches, run)? {
+            out[i] = v;
         }
         Ok(out)
     }
@@ -362,6 +343,45 @@ impl Encoder for MiniLm {
     fn info(&self) -> &ModelInfo {
         &self.info
     }
+}
+
+/// Runs `batches` (lists of item indices) through `workers` side by side, each worker taking
+/// the next batch from one queue with torch on one thread; returns (item, result) pairs.
+/// Each batch is computed the same way whichever worker takes it, so results do not depend
+/// on scheduling.
+pub fn run_batches<W, T, F>(workers: &[Mutex<W>], batches: &[Vec<usize>], run: F) -> Result<Vec<(usize, T)>>
+where
+    W: Send,
+    T: Send,
+    F: Fn(&W, &[usize]) -> Result<Vec<T>> + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let work = |m: &Mutex<W>| -> Result<Vec<(usize, T)>> {
+        let w = m.lock().unwrap_or_else(|e| e.into_inner());
+        let mut done = Vec::new();
+        loop {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            let Some(batch) = batches.get(b) else { return Ok(done) };
+            done.extend(batch.iter().copied().zip(run(&w, batch)?));
+        }
+    };
+    let results: Vec<Result<Vec<(usize, T)>>> = if workers.len() == 1 {
+        vec![work(&workers[0])]
+    } else {
+        let threads = tch::get_num_threads();
+        tch::set_num_threads(1);
+        let r = std::thread::scope(|s| {
+            let handles: Vec<_> = workers.iter().map(|m| s.spawn(|| work(m))).collect();
+            handles.into_iter().map(|h| h.join().expect("model worker")).collect()
+        });
+        tch::set_num_threads(threads);
+        r
+    };
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
 }
 
 /// Dot product. Sixteen running sums let the compiler use SIMD registers (a single running

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Embedding;
+use crate::tune::TunedSentiment;
 
 pub const GRADES: usize = 5;
 const VALUES: [f32; GRADES] = [1.0, 0.5, 0.0, -0.5, -1.0];
@@ -98,10 +99,64 @@ impl Head {
     }
 
     pub fn predict(&self, x: &[f32]) -> Prediction {
-        let p = self.probs(x);
+        Prediction::from_probs(self.probs(x))
+    }
+}
+
+impl Prediction {
+    /// Tone and score from the five grade probabilities.
+    pub fn from_probs(p: [f32; GRADES]) -> Prediction {
         let score = p.iter().zip(VALUES).map(|(p, v)| p * v).sum::<f32>().clamp(-1.0, 1.0);
         Prediction { tone: tone_of(&p), score, probs: p }
     }
+}
+
+/// The sentiment model: the fine-tuned encoder ([`TunedSentiment`], made by
+/// `consult train-sentiment --tune`) when it is there, else the head over frozen sentence
+/// embeddings. Both give the five grade probabilities of a (question, text) pair.
+pub enum Model {
+    Head(Head),
+    Tuned(TunedSentiment),
+}
+
+impl Model {
+    /// Grade probabilities of each (question, text) pair, given as indices into `texts`;
+    /// the head reads the texts' embeddings `embs` (same indices), the tuned model the texts.
+    pub fn probs(&self, pairs: &[(usize, usize)], texts: &[&str], embs: &[Embedding]) -> Result<Vec<[f32; GRADES]>> {
+        match self {
+            Model::Head(h) => Ok(pairs.iter().map(|&(q, t)| h.probs(&features(&embs[t], &embs[q]))).collect()),
+            Model::Tuned(m) => {
+                let p: Vec<(&str, &str)> = pairs.iter().map(|&(q, t)| (texts[q], texts[t])).collect();
+                m.probs(&p)
+            }
+        }
+    }
+
+    /// Whether [`Model::probs`] reads embeddings (else the caller need not compute them).
+    pub fn needs_embeddings(&self) -> bool {
+        matches!(self, Model::Head(_))
+    }
+
+    /// How it was made and scored, for run.json.
+    pub fn describe(&self, path: &std::path::Path) -> serde_json::Value {
+        let (kind, meta) = match self {
+            Model::Head(h) => ("head over frozen sentence embeddings [answer, question, answer*question]", &h.meta),
+            Model::Tuned(m) => ("fine-tuned all-MiniLM-L6-v2 over the pair (question, answer)", &m.meta),
+        };
+        serde_json::json!({"path": path.display().to_string(), "kind": kind, "meta": meta})
+    }
+}
+
+/// Mean of several grade distributions (a long answer read in segments).
+pub fn mean_probs(ps: &[[f32; GRADES]]) -> [f32; GRADES] {
+    let mut m = [0f32; GRADES];
+    for p in ps {
+        for k in 0..GRADES {
+            m[k] += p[k];
+        }
+    }
+    m.iter_mut().for_each(|v| *v /= ps.len().max(1) as f32);
+    m
 }
 
 pub fn tone_of(p: &[f32; GRADES]) -> Tone {

@@ -7,7 +7,7 @@
 //! held-out figures are written into the head's metadata. Same data, same weights.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -17,9 +17,29 @@ use crate::commands::load_encoder;
 use crate::input::Table;
 use crate::model::{Encoder, Precision};
 use crate::sentiment::{self, features, grade_to_3, train, Tone, TrainSettings, GRADES};
+use crate::tune;
+
+/// Where the tuned sentiment model lives, under models/.
+pub const TUNED_DIR: &str = "sentiment/tuned";
 
 /// The question put to consultation-style statements.
 pub const CONSULTATION_QUESTION: &str = "Do you have any comments on the draft plan?";
+/// Open consultation questions, for fine-tuning: each consultation-style statement and review
+/// sentence is put to one of them (by a hash of its id), so that the tuned model, which reads
+/// the question's words, learns the tone of answers to open questions however they are worded,
+/// not to one sentence.
+pub const CONSULTATION_QUESTIONS: &[&str] = &[
+    CONSULTATION_QUESTION,
+    "Any comments?",
+    "Do you have any other comments?",
+    "Is there anything else you would like to tell us?",
+    "What do you think of our proposals?",
+    "Please tell us your views.",
+    "Do you have any comments on this outcome?",
+    "What are your views on the priorities in the plan?",
+    "Is there anything you would like to add?",
+];
+
 /// Weight of a consultation-style statement relative to an FFT answer.
 const CONSULTATION_WEIGHT: f32 = 3.0;
 
@@ -33,14 +53,19 @@ pub struct Item {
     pub weight: f32,
 }
 
-/// FNV-1a, for stable fold assignment.
+/// The fold (0-4) of an item, by an FNV-1a hash of its id.
 pub fn fold_of(key: &str) -> u64 {
+    fnv1a(key) % 5
+}
+
+/// FNV-1a, 64-bit: stable across platforms and versions.
+fn fnv1a(key: &str) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in key.as_bytes() {
         h ^= *b as u64;
         h = h.wrapping_mul(0x100000001b3);
     }
-    h % 5
+    h
 }
 
 pub fn read_fft(data: &Path) -> Result<Vec<Item>> {
@@ -189,12 +214,15 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     items.extend(read_reviews(&args.data).context("reading review sentences")?);
     let n_reviews = items.len() - n_fft - n_polis;
     eprintln!("train-sentiment: {n_fft} FFT answers, {n_polis} consultation-style statements, {n_reviews} review sentences");
+    let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == 0).collect();
+    if args.tune {
+        return tune_sentiment(args, &items, n_fft, n_polis, &test);
+    }
     let encoder = load_encoder(&args.model, Some(Precision::Fp32))?;
     let t0 = std::time::Instant::now();
     let pairs: Vec<(&str, &str)> = items.iter().map(|it| (it.text.as_str(), it.question.as_str())).collect();
     let x = featurise(&pairs, &encoder)?;
     eprintln!("train-sentiment: embedded in {:.1}s", t0.elapsed().as_secs_f64());
-    let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == 0).collect();
     let tr: Vec<usize> = (0..items.len()).filter(|&i| !test[i]).collect();
     let settings = TrainSettings { epochs: args.epochs, learning_rate: 0.01, l2: 2e-4 };
     let t1 = std::time::Instant::now();
@@ -208,34 +236,8 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     head.weights = head.weights.iter().map(|w| w.iter().map(round).collect()).collect();
     head.bias = head.bias.iter().map(round).collect();
 
-    // Held-out figures.
-    let fft_test: Vec<usize> = (0..n_fft).filter(|&i| test[i]).collect();
-    let pred5: Vec<usize> = fft_test.iter().map(|&i| argmax(&head.probs(&x[i]))).collect();
-    let true5: Vec<usize> = fft_test.iter().map(|&i| items[i].grade).collect();
-    let (acc5, f5) = accuracy_macro_f1(&pred5, &true5, GRADES);
-    let pred3: Vec<usize> = fft_test.iter().map(|&i| {
-        let p = head.probs(&x[i]);
-        argmax(&[p[0] + p[1], p[2], p[3] + p[4]])
-    }).collect();
-    let true3: Vec<usize> = true5.iter().map(|&g| grade_to_3(g)).collect();
-    let (acc3, f3) = accuracy_macro_f1(&pred3, &true3, 3);
-    let polis_test: Vec<usize> = (n_fft..n_fft + n_polis).filter(|&i| test[i]).collect();
-    let pred_t: Vec<usize> = polis_test.iter().map(|&i| sentiment::tone_of(&head.probs(&x[i])).index()).collect();
-    let true_t: Vec<usize> = polis_test.iter().map(|&i| items[i].tone.unwrap().index()).collect();
-    let (acc_t, f_t) = accuracy_macro_f1(&pred_t, &true_t, 4);
-    let review_test: Vec<usize> = (n_fft + n_polis..items.len()).filter(|&i| test[i]).collect();
-    let pred_r: Vec<usize> = review_test.iter().map(|&i| sentiment::tone_of(&head.probs(&x[i])).index()).collect();
-    let true_r: Vec<usize> = review_test.iter().map(|&i| items[i].tone.unwrap().index()).collect();
-    let (acc_r, _) = accuracy_macro_f1(&pred_r, &true_r, 4);
-    let metrics = json!({
-        "held_out": "fold 0 of 5 (FNV-1a hash of the item id), never trained on",
-        "fft_test_n": fft_test.len(),
-        "fft_5class_accuracy": acc5, "fft_5class_macro_f1": f5,
-        "fft_3class_accuracy": acc3, "fft_3class_macro_f1": f3,
-        "consultation_tone_test_n": polis_test.len(),
-        "consultation_tone_accuracy": acc_t, "consultation_tone_macro_f1": f_t,
-        "review_sentences_test_n": review_test.len(), "review_sentences_accuracy": acc_r,
-    });
+    let probs: Vec<[f32; GRADES]> = (0..items.len()).map(|i| if test[i] { head.probs(&x[i]) } else { [0.0; GRADES] }).collect();
+    let metrics = held_out_metrics(&items, n_fft, n_polis, &test, &probs);
     head.meta = json!({
         "command": format!("consult train-sentiment --epochs {}", args.epochs),
         "model": encoder.info().name,
@@ -248,12 +250,107 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
                      "consultation_weight": CONSULTATION_WEIGHT},
         "metrics": metrics,
     });
-    if let Some(dir) = args.out.parent() {
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("models/sentiment/head.json"));
+    if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&args.out, serde_json::to_string(&head)?)?;
+    std::fs::write(&out, serde_json::to_string(&head)?)?;
     println!("{}", serde_json::to_string_pretty(&metrics)?);
-    eprintln!("train-sentiment: wrote {} ({:.1}s training)", args.out.display(), train_seconds);
+    eprintln!("train-sentiment: wrote {} ({:.1}s training)", out.display(), train_seconds);
+    Ok(())
+}
+
+/// Figures on the held-out fold (`test`), from each held-out item's grade probabilities:
+/// FFT 5-class and 3-class accuracy and macro-F1, consultation-style tone, review sentences.
+fn held_out_metrics(items: &[Item], n_fft: usize, n_polis: usize, test: &[bool], probs: &[[f32; GRADES]]) -> serde_json::Value {
+    let fft_test: Vec<usize> = (0..n_fft).filter(|&i| test[i]).collect();
+    let pred5: Vec<usize> = fft_test.iter().map(|&i| argmax(&probs[i])).collect();
+    let true5: Vec<usize> = fft_test.iter().map(|&i| items[i].grade).collect();
+    let (acc5, f5) = accuracy_macro_f1(&pred5, &true5, GRADES);
+    let pred3: Vec<usize> = fft_test.iter().map(|&i| {
+        let p = &probs[i];
+        argmax(&[p[0] + p[1], p[2], p[3] + p[4]])
+    }).collect();
+    let true3: Vec<usize> = true5.iter().map(|&g| grade_to_3(g)).collect();
+    let (acc3, f3) = accuracy_macro_f1(&pred3, &true3, 3);
+    let tones = |range: std::ops::Range<usize>| -> (usize, f64, f64) {
+        let held: Vec<usize> = range.filter(|&i| test[i]).collect();
+        let pred: Vec<usize> = held.iter().map(|&i| sentiment::tone_of(&probs[i]).index()).collect();
+        let truth: Vec<usize> = held.iter().map(|&i| items[i].tone.expect("a tone label").index()).collect();
+        let (acc, f1) = accuracy_macro_f1(&pred, &truth, 4);
+        (held.len(), acc, f1)
+    };
+    let (n_t, acc_t, f_t) = tones(n_fft..n_fft + n_polis);
+    let (n_r, acc_r, _) = tones(n_fft + n_polis..items.len());
+    json!({
+        "held_out": "fold 0 of 5 (FNV-1a hash of the item id), never trained on",
+        "fft_test_n": fft_test.len(),
+        "fft_5class_accuracy": acc5, "fft_5class_macro_f1": f5,
+        "fft_3class_accuracy": acc3, "fft_3class_macro_f1": f3,
+        "consultation_tone_test_n": n_t,
+        "consultation_tone_accuracy": acc_t, "consultation_tone_macro_f1": f_t,
+        "review_sentences_test_n": n_r, "review_sentences_accuracy": acc_r,
+    })
+}
+
+/// `consult train-sentiment --tune`: fine-tunes the encoder with the grade head on the
+/// training folds (crate::tune) and writes the model folder with its held-out figures.
+fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], n_fft: usize, n_polis: usize, test: &[bool]) -> Result<()> {
+    let base = crate::commands::model_dir(args.model.dir.as_deref())?;
+    let out = args.out.clone().unwrap_or_else(|| crate::models_root().join(TUNED_DIR));
+    let tr: Vec<usize> = (0..items.len()).filter(|&i| !test[i]).collect();
+    // Consultation-style items under varied open questions (held-out items too, so the
+    // figures cover them).
+    fn question(it: &Item) -> &str {
+        if it.question == CONSULTATION_QUESTION {
+            CONSULTATION_QUESTIONS[(fnv1a(&format!("{}#question", it.key)) % CONSULTATION_QUESTIONS.len() as u64) as usize]
+        } else {
+            &it.question
+        }
+    }
+    let examples: Vec<tune::Example> = tr
+        .iter()
+        .map(|&i| tune::Example { question: question(&items[i]), text: &items[i].text, grade: items[i].grade, weight: items[i].weight })
+        .collect();
+    let settings = tune::Settings { epochs: args.tune_epochs, ..Default::default() };
+    eprintln!("train-sentiment: fine-tuning {} on {} pairs, {} epochs", base.display(), examples.len(), settings.epochs);
+    let t0 = std::time::Instant::now();
+    // Write into a temporary folder first: a half-made model is never picked up.
+    let tmp = out.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    tune::train(&base, &examples, &settings, &tmp, &|epoch, loss| {
+        eprintln!("train-sentiment: epoch {epoch} mean loss {loss:.4} ({:.0}s)", t0.elapsed().as_secs_f64());
+    })?;
+    let train_seconds = t0.elapsed().as_secs_f64();
+    let model = tune::TunedSentiment::load(&tmp, &base, Precision::Fp32, crate::model::default_workers())?;
+    let held: Vec<usize> = (0..items.len()).filter(|&i| test[i]).collect();
+    let pairs: Vec<(&str, &str)> = held.iter().map(|&i| (question(&items[i]), items[i].text.as_str())).collect();
+    let mut probs = vec![[0f32; GRADES]; items.len()];
+    for (&i, p) in held.iter().zip(model.probs(&pairs)?) {
+        probs[i] = p;
+    }
+    let metrics = held_out_metrics(items, n_fft, n_polis, test, &probs);
+    let meta = json!({
+        "command": format!("consult train-sentiment --tune --tune-epochs {}", args.tune_epochs),
+        "consultation_questions": CONSULTATION_QUESTIONS,
+        "base_model": crate::model::MODEL_NAME,
+        "base_weights_sha256": crate::model::ModelInfo::read(&base, Precision::Fp32)?.weights_sha256,
+        "weights_sha256": tune::file_sha256(&tmp.join(tune::WEIGHTS))?,
+        "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled",
+        "classes": "FFT grades 1 very positive .. 5 very negative",
+        "training": {"fft_items": tr.iter().filter(|&&i| i < n_fft).count(),
+                     "consultation_items": tr.iter().filter(|&&i| i >= n_fft && i < n_fft + n_polis).count(),
+                     "review_items": tr.iter().filter(|&&i| i >= n_fft + n_polis).count(),
+                     "consultation_weight": CONSULTATION_WEIGHT,
+                     "settings": settings, "seconds": train_seconds,
+                     "torch_threads": tch::get_num_threads()},
+        "metrics": metrics,
+    });
+    std::fs::write(tmp.join(tune::META), serde_json::to_string_pretty(&meta)?)?;
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::rename(&tmp, &out).with_context(|| format!("moving the model into {}", out.display()))?;
+    println!("{}", serde_json::to_string_pretty(&metrics)?);
+    eprintln!("train-sentiment: wrote {} ({train_seconds:.0}s training)", out.display());
     Ok(())
 }
 

@@ -6,7 +6,8 @@ mod common;
 use consult::classify::{Classifier, Settings};
 use consult::codebook::Codebook;
 use consult::model::{dot, Encoder, MiniLm, Precision};
-use consult::sentiment::{features, Head, Tone};
+use consult::sentiment::{features, Head, Prediction, Tone};
+use consult::tune::TunedSentiment;
 
 /// The sentences and their Python sentence-transformers (fp32) vectors.
 fn python_reference() -> (Vec<String>, Vec<Vec<f32>>) {
@@ -137,5 +138,34 @@ fn sentiment_on_clear_cut_examples() {
             Tone::Negative => assert!(p.score < -0.3, "{p:?}"),
             _ => assert!(p.score.abs() < 0.5, "{p:?}"),
         }
+    }
+}
+
+/// The fine-tuned sentiment model (`make sentiment-model`), the default when it is there:
+/// clear-cut praise, complaint and suggestion, and the question changing what "Nothing." means.
+#[test]
+fn tuned_sentiment_on_clear_cut_examples() {
+    let dir = common::repo().join("models/sentiment/tuned");
+    assert!(TunedSentiment::is_model(&dir), "{}: run `make sentiment-model`", dir.display());
+    let m = TunedSentiment::load(&dir, &common::repo().join("models/all-MiniLM-L6-v2"), Precision::Fp32, 1).unwrap();
+    let q = "Do you have any comments on the draft plan?";
+    let cases = [
+        (q, "The library staff are wonderful and the new children's centre is brilliant, thank you.", Tone::Positive),
+        (q, "The roads are a disgrace, nothing ever gets fixed and nobody listens to us.", Tone::Negative),
+        (q, "The council should consider adding a bus route to the new estate.", Tone::Neutral),
+        (q, "We need more bike lanes.", Tone::Neutral),
+        ("What could we do better?", "Nothing.", Tone::Positive),
+    ];
+    let pairs: Vec<(&str, &str)> = cases.iter().map(|(q, t, _)| (*q, *t)).collect();
+    let probs = m.probs(&pairs).unwrap();
+    for ((q, t, want), p) in cases.iter().zip(probs) {
+        let p = Prediction::from_probs(p);
+        assert_eq!(p.tone, *want, "{q:?} / {t:?}: {p:?}");
+    }
+    // Batching and packing do not change a pair's probabilities.
+    let alone = m.probs(&pairs[..1]).unwrap();
+    let together = m.probs(&pairs).unwrap();
+    for k in 0..5 {
+        assert!((alone[0][k] - together[0][k]).abs() < 1e-5, "{alone:?} vs {together:?}");
     }
 }

@@ -1,5 +1,6 @@
-//! `consult sentiment`: one row out per row in, tone from the committed head, the question
-//! taken from a column when given; bad columns are input errors.
+//! `consult sentiment`: one row out per row in, tone from the default model (the fine-tuned
+//! one `make sentiment-model` builds; the committed head with `--sentiment-model`), the
+//! question taken from a column when given; bad columns are input errors.
 
 mod common;
 
@@ -38,19 +39,25 @@ fn scores_each_text_with_tone_score_and_grade_probabilities() {
         c,The council should consider adding a bus route to the new estate.,Any comments?\n\
         d,,Any comments?\n\
         e,Nothing.,What could we do better?\n";
-    let (o, recs) = run(input, &["--id", "ref", "--text", "comment", "--question-col", "q"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let got: Vec<(&str, &str)> = recs.iter().map(|r| (&r[0], &r[1])).collect();
-    assert_eq!(
-        got,
-        [("a", "positive"), ("b", "negative"), ("c", "neutral"), ("d", ""), ("e", "positive")]
-    );
-    for r in recs.iter().filter(|r| !r[1].is_empty()) {
-        let p: f32 = (3..8).map(|k| r[k].parse::<f32>().unwrap()).sum();
-        assert!((p - 1.0).abs() < 1e-3, "{r:?}");
+    // The default (fine-tuned) model, and the frozen head it falls back to.
+    for model in [None, Some("models/sentiment/head.json")] {
+        let mut args = vec!["--id", "ref", "--text", "comment", "--question-col", "q"];
+        args.extend(model.iter().flat_map(|m| ["--sentiment-model", *m]));
+        let (o, recs) = run(input, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let got: Vec<(&str, &str)> = recs.iter().map(|r| (&r[0], &r[1])).collect();
+        assert_eq!(
+            got,
+            [("a", "positive"), ("b", "negative"), ("c", "neutral"), ("d", ""), ("e", "positive")],
+            "{model:?}"
+        );
+        for r in recs.iter().filter(|r| !r[1].is_empty()) {
+            let p: f32 = (3..8).map(|k| r[k].parse::<f32>().unwrap()).sum();
+            assert!((p - 1.0).abs() < 1e-3, "{r:?}");
+        }
+        assert!(recs[0][2].parse::<f32>().unwrap() > 0.3);
+        assert!(recs[1][2].parse::<f32>().unwrap() < -0.3);
     }
-    assert!(recs[0][2].parse::<f32>().unwrap() > 0.3);
-    assert!(recs[1][2].parse::<f32>().unwrap() < -0.3);
 }
 
 #[test]

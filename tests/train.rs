@@ -100,3 +100,24 @@ fn trained_heads_code_held_out_nhs_fft_answers() {
     assert!(micro >= 0.62, "micro-F1 {micro}");
     assert!(macro_ >= 0.46, "macro-F1 {macro_}");
 }
+
+/// The fine-tuned sentiment model `make sentiment-model` built: its held-out (fold 0) figures,
+/// measured by `train-sentiment --tune` on data it never saw. Floors a little under the
+/// figures in BENCHMARKS.md, not a snapshot.
+#[test]
+fn tuned_sentiment_model_scores_held_out_answers() {
+    let dir = common::repo().join("models/sentiment/tuned");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).expect("run `make sentiment-model`")).unwrap();
+    let m = &meta["metrics"];
+    let f = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} in {m}"));
+    assert!(m["fft_test_n"].as_u64().unwrap() > 900, "{m}");
+    assert!(f("fft_5class_accuracy") >= 0.68, "{m}");
+    assert!(f("fft_3class_accuracy") >= 0.84, "{m}");
+    assert!(f("consultation_tone_accuracy") >= 0.70, "{m}");
+    // Better than the frozen head on the same fold.
+    let head = Head::load(&common::repo().join("models/sentiment/head.json")).unwrap();
+    for k in ["fft_5class_accuracy", "fft_3class_accuracy"] {
+        assert!(f(k) > head.meta["metrics"][k].as_f64().unwrap(), "{k}: {m}");
+    }
+}

@@ -1,0 +1,369 @@
+//! Fine-tuned sentiment: all-MiniLM-L6-v2 with all six layers tuned, together with a linear
+//! five-grade head, on (question, answer) pairs read as one BERT input
+//! (`[CLS] question [SEP] answer [SEP]`), mean-pooled.
+//!
+//! Training ([`train`]) is AdamW with a linear warm-up (10% of steps) and linear decay,
+//! batches of 16 drawn from length-sorted buckets, dropout on, seeded: the same data and
+//! the same settings give the same weights on the same machine. The tuned network is saved as
+//! `model.safetensors` (fp32, ~87 MB) beside a `meta.json` that says how it was made and how
+//! it scored on the held-out fold. It is not committed: `make sentiment-model` rebuilds it.
+//!
+//! Inference ([`TunedSentiment`]) runs like the embedding model: several single-threaded
+//! copies take length-packed batches from one queue (bf16 where the CPU multiplies it).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::{anyhow, bail, Context, Result};
+use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
+use rust_bert::pipelines::common::TokenizerOption;
+use rust_bert::Config;
+use rust_tokenizers::tokenizer::TruncationStrategy;
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::Module, nn::OptimizerConfig, Device, Kind, Tensor};
+
+use crate::cache::{self, Store};
+use crate::model::{self, plan_batches, Precision};
+use crate::sentiment::GRADES;
+
+/// The weights file in a tuned model's folder.
+pub const WEIGHTS: &str = "model.safetensors";
+/// How the tuned model was made and scored.
+pub const META: &str = "meta.json";
+/// Token limit of one (question, answer) input; longer pairs lose tokens from the longer side.
+pub const MAX_TOKENS: usize = 128;
+const HEAD: &str = "sentiment_head";
+
+/// The network: BERT (no pooler) and a linear head over the mean of the token states.
+struct PairNet {
+    vs: nn::VarStore,
+    bert: BertModel<BertEmbeddings>,
+    head: nn::Linear,
+}
+
+impl PairNet {
+    /// Builds the network and fills it from `weights`: the base sentence model (the head
+    /// starts from a seeded random draw) or a tuned model (every variable must be there).
+    fn load(base: &Path, weights: &Path, tuned: bool) -> Result<PairNet> {
+        let config = BertConfig::from_file(base.join("config.json"));
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let bert = BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);
+        let head = nn::linear(vs.root().set_group(1) / HEAD, config.hidden_size, GRADES as i64, Default::default());
+        if tuned {
+            vs.load(weights).with_context(|| format!("loading the tuned sentiment model {}", weights.display()))?;
+        } else {
+            let missing = vs.load_partial(weights).with_context(|| format!("loading {}", weights.display()))?;
+            if let Some(m) = missing.iter().find(|m| !m.starts_with(HEAD)) {
+                bail!("{}: no weights for {m}: not a BERT sentence model", weights.display());
+            }
+        }
+        Ok(PairNet { vs, bert, head })
+    }
+
+    /// Grade logits for one padded batch.
+    fn logits(&self, batch: &Batch, train: bool) -> Result<Tensor> {
+        let out = self
+            .bert
+            .forward_t(Some(&batch.ids), Some(&batch.mask), Some(&batch.types), None, None, None, None, train)
+            .map_err(|e| anyhow!("sentiment model forward pass: {e}"))?;
+        // Pool in fp32 whatever the network computes in; the head in its own number format.
+        let m = batch.mask.unsqueeze(-1).to_kind(Kind::Float);
+        let pooled = (out.hidden_state.to_kind(Kind::Float) * &m).sum_dim_intlist(1, false, None) / m.sum_dim_intlist(1, false, None);
+        Ok(self.head.forward(&pooled.to_kind(self.head.ws.kind())).to_kind(Kind::Float))
+    }
+}
+
+/// Token ids of (question, answer) pairs, unpadded.
+struct Encoded {
+    ids: Vec<Vec<i64>>,
+    types: Vec<Vec<i64>>,
+}
+
+fn encode(tok: &TokenizerOption, pairs: &[(&str, &str)]) -> Encoded {
+    let enc = tok.encode_pair_list(pairs, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0);
+    Encoded {
+        ids: enc.iter().map(|e| e.token_ids.clone()).collect(),
+        types: enc.iter().map(|e| e.segment_ids.iter().map(|&s| s as i64).collect()).collect(),
+    }
+}
+
+struct Batch {
+    ids: Tensor,
+    mask: Tensor,
+    types: Tensor,
+}
+
+/// Pads the chosen items to the batch's longest (pad id 0, mask 0).
+fn batch(enc: &Encoded, items: &[usize]) -> Batch {
+    let len = items.iter().map(|&i| enc.ids[i].len()).max().unwrap_or(1);
+    let (mut ids, mut mask, mut types) = (Vec::new(), Vec::new(), Vec::new());
+    for &i in items {
+        let n = enc.ids[i].len();
+        ids.extend(enc.ids[i].iter().copied().chain(std::iter::repeat(0).take(len - n)));
+        types.extend(enc.types[i].iter().copied().chain(std::iter::repeat(0).take(len - n)));
+        mask.extend(std::iter::repeat(1i64).take(n).chain(std::iter::repeat(0).take(len - n)));
+    }
+    let shape = [items.len() as i64, len as i64];
+    Batch {
+        ids: Tensor::from_slice(&ids).view(shape),
+        mask: Tensor::from_slice(&mask).view(shape),
+        types: Tensor::from_slice(&types).view(shape),
+    }
+}
+
+/// Training settings (recorded in `meta.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub encoder_learning_rate: f64,
+    pub head_learning_rate: f64,
+    pub weight_decay: f64,
+    pub warmup_fraction: f64,
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            epochs: 3,
+            batch_size: 16,
+            encoder_learning_rate: 5e-5,
+            head_learning_rate: 1e-3,
+            weight_decay: 0.01,
+            warmup_fraction: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// One training example: a (question, answer) pair, its grade (0 = very positive .. 4) and
+/// the weight of its loss.
+pub struct Example<'a> {
+    pub question: &'a str,
+    pub text: &'a str,
+    pub grade: usize,
+    pub weight: f32,
+}
+
+/// SplitMix64: a small seeded generator for the shuffles (no dependency, stable across
+/// platforms and crate versions).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+/// One epoch's batches: the items shuffled, cut into buckets of 20 batches, each bucket sorted
+/// by length and cut into batches, the batches shuffled (little padding, random order).
+fn epoch_batches(lengths: &[usize], size: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
+    let mut idx: Vec<usize> = (0..lengths.len()).collect();
+    rng.shuffle(&mut idx);
+    let mut batches = Vec::new();
+    for bucket in idx.chunks(size * 20) {
+        let mut b = bucket.to_vec();
+        b.sort_by_key(|&i| lengths[i]);
+        batches.extend(b.chunks(size).map(<[usize]>::to_vec));
+    }
+    rng.shuffle(&mut batches);
+    batches
+}
+
+/// Fine-tunes the base sentence model on `examples` and writes `model.safetensors` into `out`.
+/// `progress` hears each epoch's mean loss.
+pub fn train(base: &Path, examples: &[Example], s: &Settings, out: &Path, progress: &dyn Fn(usize, f64)) -> Result<()> {
+    if examples.is_empty() {
+        bail!("no training examples");
+    }
+    tch::manual_seed(s.seed as i64);
+    let net = PairNet::load(base, &base.join("model.safetensors"), false)?;
+    let tok = model::load_tokenizer(base)?;
+    let pairs: Vec<(&str, &str)> = examples.iter().map(|e| (e.question, e.text)).collect();
+    let enc = encode(&tok, &pairs);
+    let lengths: Vec<usize> = enc.ids.iter().map(Vec::len).collect();
+    let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
+    let per_epoch = examples.len().div_ceil(s.batch_size);
+    let steps = (s.epochs * per_epoch) as f64;
+    let mut rng = Rng(s.seed);
+    let mut step = 0usize;
+    for epoch in 0..s.epochs {
+        let mut total = 0.0;
+        let batches = epoch_batches(&lengths, s.batch_size, &mut rng);
+        for items in &batches {
+            let f = ((step as f64 + 1.0) / (s.warmup_fraction * steps)).min(1.0) * ((steps - step as f64) / steps).max(0.0);
+            opt.set_lr_group(0, s.encoder_learning_rate * f);
+            opt.set_lr_group(1, s.head_learning_rate * f);
+            let b = batch(&enc, items);
+            let y = Tensor::from_slice(&items.iter().map(|&i| examples[i].grade as i64).collect::<Vec<_>>());
+            let w = Tensor::from_slice(&items.iter().map(|&i| examples[i].weight).collect::<Vec<_>>());
+            let logp = net.logits(&b, true)?.log_softmax(-1, Kind::Float);
+            let nll = -logp.gather(1, &y.unsqueeze(1), false).squeeze_dim(1);
+            let loss = (nll * &w).sum(Kind::Float) / w.sum(Kind::Float);
+            opt.backward_step(&loss);
+            total += loss.double_value(&[]);
+            step += 1;
+        }
+        progress(epoch + 1, total / batches.len() as f64);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    net.vs.save(out.join(WEIGHTS)).with_context(|| format!("writing {}", out.join(WEIGHTS).display()))?;
+    Ok(())
+}
+
+/// The tuned sentiment model, ready to score (question, answer) pairs. The network is
+/// loaded on first use; with a cache ([`TunedSentiment::with_cache`]), pairs scored before
+/// (same model, same precision) are read back, not run again.
+pub struct TunedSentiment {
+    dir: PathBuf,
+    base: PathBuf,
+    precision: Precision,
+    copies: usize,
+    nets: OnceLock<Vec<Mutex<PairNet>>>,
+    tokenizer: TokenizerOption,
+    cache: Option<Mutex<Store>>,
+    pub meta: serde_json::Value,
+    /// Upper bound on padded tokens in one batch.
+    pub token_budget: usize,
+}
+
+impl TunedSentiment {
+    /// Whether `dir` holds a tuned model.
+    pub fn is_model(dir: &Path) -> bool {
+        dir.join(WEIGHTS).is_file()
+    }
+
+    /// The tuned model in `dir` (run as `copies` copies side by side), with the base model's
+    /// config and vocabulary from `base`. Reads the metadata; the network loads on first use.
+    pub fn load(dir: &Path, base: &Path, precision: Precision, copies: usize) -> Result<TunedSentiment> {
+        if !TunedSentiment::is_model(dir) {
+            bail!("{}: no {WEIGHTS}: not a tuned sentiment model", dir.display());
+        }
+        let meta: serde_json::Value = match std::fs::read_to_string(dir.join(META)) {
+            Ok(s) => serde_json::from_str(&s).with_context(|| format!("{}: not JSON", dir.join(META).display()))?,
+            Err(_) => serde_json::Value::Null,
+        };
+        Ok(TunedSentiment {
+            dir: dir.to_path_buf(),
+            base: base.to_path_buf(),
+            precision,
+            copies: copies.max(1),
+            nets: OnceLock::new(),
+            tokenizer: model::load_tokenizer(base)?,
+            cache: None,
+            meta,
+            token_budget: 2048,
+        })
+    }
+
+    /// Keeps scored pairs in the store `<cache_dir>/sentiment-<key>.emb`, keyed by the tuned
+    /// weights' checksum and the precision.
+    pub fn with_cache(mut self, cache_dir: &Path) -> Result<TunedSentiment> {
+        let sha = match self.meta.get("weights_sha256").and_then(|v| v.as_str()) {
+            Some(s) => s.to_string(),
+            None => file_sha256(&self.dir.join(WEIGHTS))?,
+        };
+        let key = cache::key_of(&format!("consult-sentiment-v1\n{sha}\n{MAX_TOKENS}\n{}\n", self.precision.as_str()));
+        let name = format!("sentiment-{}", key.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>());
+        self.cache = Some(Mutex::new(Store::open_named(cache_dir, &name, GRADES)?));
+        Ok(self)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn nets(&self) -> Result<&[Mutex<PairNet>]> {
+        if let Some(n) = self.nets.get() {
+            return Ok(n);
+        }
+        let weights = self.dir.join(WEIGHTS);
+        let nets: Vec<Result<PairNet>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..self.copies)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut net = PairNet::load(&self.base, &weights, true)?;
+                        if self.precision == Precision::Bf16 {
+                            net.vs.bfloat16();
+                        }
+                        Ok(net)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("model loading thread")).collect()
+        });
+        let nets = nets.into_iter().map(|m| m.map(Mutex::new)).collect::<Result<Vec<_>>>()?;
+        Ok(self.nets.get_or_init(|| nets))
+    }
+
+    /// Grade probabilities (very positive .. very negative) of each (question, answer) pair,
+    /// in input order.
+    pub fn probs(&self, pairs: &[(&str, &str)]) -> Result<Vec<[f32; GRADES]>> {
+        let Some(cache) = &self.cache else { return self.run(pairs) };
+        let mut store = cache.lock().unwrap_or_else(|e| e.into_inner());
+        let keys: Vec<cache::Key> = pairs.iter().map(|(q, t)| cache::key_of(&format!("{q}\0{t}"))).collect();
+        let mut out = vec![[0f32; GRADES]; pairs.len()];
+        let mut missing: Vec<usize> = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            match store.get(k)? {
+                Some(v) => out[i].copy_from_slice(&v),
+                None => missing.push(i),
+            }
+        }
+        if !missing.is_empty() {
+            let fresh = self.run(&missing.iter().map(|&i| pairs[i]).collect::<Vec<_>>())?;
+            let vecs: Vec<Vec<f32>> = fresh.iter().map(|p| p.to_vec()).collect();
+            let mut seen = std::collections::HashSet::new();
+            let items: Vec<(cache::Key, &Vec<f32>)> = missing
+                .iter()
+                .zip(&vecs)
+                .filter(|(&i, _)| seen.insert(keys[i]))
+                .map(|(&i, v)| (keys[i], v))
+                .collect();
+            store.append(&items)?;
+            for (&i, p) in missing.iter().zip(fresh) {
+                out[i] = p;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs the network over the pairs (no cache).
+    fn run(&self, pairs: &[(&str, &str)]) -> Result<Vec<[f32; GRADES]>> {
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let nets = self.nets()?;
+        let enc = encode(&self.tokenizer, pairs);
+        let lengths: Vec<usize> = enc.ids.iter().map(Vec::len).collect();
+        let batches = plan_batches(&lengths, self.token_budget, 64);
+        let run = |net: &PairNet, items: &[usize]| -> Result<Vec<[f32; GRADES]>> {
+            let p = tch::no_grad(|| net.logits(&batch(&enc, items), false))?.softmax(-1, Kind::Float);
+            let flat: Vec<f32> = Vec::<f32>::try_from(p.flatten(0, -1))?;
+            Ok(flat.chunks(GRADES).map(|c| c.try_into().expect("five grades")).collect())
+        };
+        let mut out = vec![[0f32; GRADES]; pairs.len()];
+        for (i, p) in model::run_batches(nets, &batches, run)? {
+            out[i] = p;
+        }
+        Ok(out)
+    }
+}
+
+/// SHA-256 of a file, hex.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
