@@ -191,6 +191,7 @@ pub fn code_responses(
     let t0 = Instant::now();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let embs: Vec<Embedding> = encoder.embed(&refs)?;
+    encoder.release();
     let mut timings = Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len(), ..Default::default() };
 
     // A long answer's whole is the mean of its segments (the model would cut it off).

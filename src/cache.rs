@@ -276,6 +276,12 @@ pub fn plan_chunks(texts: &[&str], chunk: usize) -> Vec<Vec<usize>> {
 }
 
 impl Encoder for CachedEncoder {
+    /// Drops the loaded model (it loads again on the next miss): `analyse` calls this once the
+    /// answers are embedded, so the memory is free for the sentiment model.
+    fn release(&self) {
+        *self.model.borrow_mut() = None;
+    }
+
     fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>> {
         let mut by_text: HashMap<&str, Embedding> = HashMap::with_capacity(texts.len());
         let chunks = plan_chunks(texts, CHUNK);

@@ -21,6 +21,9 @@ pub trait Encoder {
     /// Embeds `texts`, returning one unit-length vector per text, in input order.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>>;
     fn info(&self) -> &ModelInfo;
+    /// Frees the network if it can be loaded again on demand (the caller is done embedding
+    /// for now); by default nothing.
+    fn release(&self) {}
 }
 
 #[derive(Debug, Clone, Serialize)]

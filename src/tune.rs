@@ -45,10 +45,8 @@ impl PairNet {
     /// Builds the network and fills it from `weights`: the base sentence model (the head
     /// starts from a seeded random draw) or a tuned model (every variable must be there).
     fn load(base: &Path, weights: &Path, tuned: bool) -> Result<PairNet> {
-        let config = BertConfig::from_file(base.join("config.json"));
-        let mut vs = nn::VarStore::new(Device::Cpu);
-        let bert = BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);
-        let head = nn::linear(vs.root().set_group(1) / HEAD, config.hidden_size, GRADES as i64, Default::default());
+        let mut net = PairNet::build(base);
+        let vs = &mut net.vs;
         if tuned {
             vs.load(weights).with_context(|| format!("loading the tuned sentiment model {}", weights.display()))?;
         } else {
@@ -57,7 +55,16 @@ impl PairNet {
                 bail!("{}: no weights for {m}: not a BERT sentence model", weights.display());
             }
         }
-        Ok(PairNet { vs, bert, head })
+        Ok(net)
+    }
+
+    /// The network with freshly initialised (seeded random) weights.
+    fn build(base: &Path) -> PairNet {
+        let config = BertConfig::from_file(base.join("config.json"));
+        let vs = nn::VarStore::new(Device::Cpu);
+        let bert = BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);
+        let head = nn::linear(vs.root().set_group(1) / HEAD, config.hidden_size, GRADES as i64, Default::default());
+        PairNet { vs, bert, head }
     }
 
     /// Grade logits for one padded batch.
@@ -288,22 +295,23 @@ impl TunedSentiment {
         if let Some(n) = self.nets.get() {
             return Ok(n);
         }
-        let weights = self.dir.join(WEIGHTS);
-        let nets: Vec<Result<PairNet>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..self.copies)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut net = PairNet::load(&self.base, &weights, true)?;
-                        if self.precision == Precision::Bf16 {
-                            net.vs.bfloat16();
-                        }
-                        Ok(net)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("model loading thread")).collect()
-        });
-        let nets = nets.into_iter().map(|m| m.map(Mutex::new)).collect::<Result<Vec<_>>>()?;
+        // One copy from the file, the others copied from it, one at a time: the file's tensors
+        // and each copy's initial weights are transient, and side by side they would set the
+        // run's peak memory.
+        let mut first = PairNet::load(&self.base, &self.dir.join(WEIGHTS), true)?;
+        if self.precision == Precision::Bf16 {
+            first.vs.bfloat16();
+        }
+        let mut nets = vec![first];
+        for _ in 1..self.copies {
+            let mut net = PairNet::build(&self.base);
+            if self.precision == Precision::Bf16 {
+                net.vs.bfloat16();
+            }
+            net.vs.copy(&nets[0].vs).context("copying the tuned sentiment model")?;
+            nets.push(net);
+        }
+        let nets: Vec<Mutex<PairNet>> = nets.into_iter().map(Mutex::new).collect();
         Ok(self.nets.get_or_init(|| nets))
     }
 
