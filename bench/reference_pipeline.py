@@ -3,7 +3,7 @@ user would with sentence-transformers, numpy and the same model and data files.
 
     .venv/bin/python bench/reference_pipeline.py INPUT.csv OUT_DIR --id COL --text COL [--text COL ...]
         [--model models/all-MiniLM-L6-v2] [--codebook models/codebooks/strategic-plan-2022-26.toml]
-        [--settings models/zero-shot.toml] [--sentiment-head models/sentiment/head.json]
+        [--settings models/zero-shot.toml] [--sentiment-model models/sentiment/tuned | head.json]
 
 Steps (mirroring src/analyse.rs, src/normalise.rs, src/classify.rs, src/sentiment.rs):
  1. read the CSV (utf-8-sig);
@@ -17,8 +17,11 @@ Steps (mirroring src/analyse.rs, src/normalise.rs, src/classify.rs, src/sentimen
  5. zero-shot codes: per assignable code a centroid of its description, label and examples and
     its example vectors; score = w * cos(centroid) + (1 - w) * mean of the top-k example cosines;
     threshold, margin, max codes and the fallback rule from models/zero-shot.toml;
- 6. sentiment: softmax head over [a, q, a*q] (models/sentiment/head.json), tone rules as
-    src/sentiment.rs;
+ 6. sentiment, tone rules as src/sentiment.rs: as consult, the fine-tuned model
+    (models/sentiment/tuned, made by `make sentiment-model`) when it is there: a transformers
+    BertModel loaded with its weights, the pair (question, answer) tokenised together (at most
+    128 tokens), mean-pooled, the linear head; pairs sorted by length, batches of 32, as
+    sentence-transformers does; else the softmax head over [a, q, a*q] (head.json);
  7. campaigns: identical answers (folded, >= 12 words, >= 3 respondents) grouped per question;
  8. counts per code and per tone for each question; writes OUT_DIR/coded_responses.csv and
     OUT_DIR/counts.csv, and prints one JSON line of timings.
@@ -98,7 +101,10 @@ def main():
     ap.add_argument("--model", default=os.path.join(ROOT, "models/all-MiniLM-L6-v2"))
     ap.add_argument("--codebook", default=os.path.join(ROOT, "models/codebooks/strategic-plan-2022-26.toml"))
     ap.add_argument("--settings", default=os.path.join(ROOT, "models/zero-shot.toml"))
-    ap.add_argument("--sentiment-head", default=os.path.join(ROOT, "models/sentiment/head.json"))
+    tuned = os.path.join(ROOT, "models/sentiment/tuned")
+    ap.add_argument("--sentiment-model", "--sentiment-head",
+                    default=tuned if os.path.isfile(os.path.join(tuned, "model.safetensors"))
+                    else os.path.join(ROOT, "models/sentiment/head.json"))
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="bf16: model.to(torch.bfloat16), as a Python user would")
@@ -153,10 +159,12 @@ def main():
     proto_codes = assignable + ([fb] if competes else [])
     outcome_of = {c["id"]: c.get("parent") or c["id"] for c in codes}
     order = {c["id"]: i for i, c in enumerate(codes)}
-    with open(a.sentiment_head) as fh:
-        head = json.load(fh)
-    W = np.asarray(head["weights"], dtype=np.float32)
-    b = np.asarray(head["bias"], dtype=np.float32)
+    tuned = os.path.isdir(a.sentiment_model)
+    if not tuned:
+        with open(a.sentiment_model) as fh:
+            head = json.load(fh)
+        W = np.asarray(head["weights"], dtype=np.float32)
+        b = np.asarray(head["bias"], dtype=np.float32)
 
     # 4. Embed.
     t_load = time.perf_counter()
@@ -197,6 +205,32 @@ def main():
 
     # 6. Sentiment for every answer-question pair.
     Q = E[q_idx]
+    t_sent = time.perf_counter()
+    tuned_probs = {}
+    if tuned:
+        from safetensors.torch import load_file
+        from transformers import AutoTokenizer, BertModel
+        tok = AutoTokenizer.from_pretrained(a.model)
+        bert = BertModel.from_pretrained(a.model, add_pooling_layer=False)
+        sd = load_file(os.path.join(a.sentiment_model, "model.safetensors"))
+        hw, hb = sd.pop("sentiment_head.weight"), sd.pop("sentiment_head.bias")
+        bert.load_state_dict(sd, strict=True)
+        bert.eval()
+        if a.precision == "bf16":
+            bert = bert.to(torch.bfloat16)
+        pairs = sorted({(header[q_cols[qi]], ids[0]) for (_, qi, _, why, ids) in items if not why},
+                       key=lambda p: -len(texts[p[1]]) - len(p[0]))
+        with torch.inference_mode():
+            for s0 in range(0, len(pairs), a.batch_size):
+                chunk = pairs[s0:s0 + a.batch_size]
+                enc = tok([q for q, _ in chunk], [texts[t] for _, t in chunk], padding=True, truncation=True,
+                          max_length=128, return_tensors="pt")
+                h = bert(**enc).last_hidden_state.float()
+                m = enc["attention_mask"].unsqueeze(-1).float()
+                pr = torch.softmax(((h * m).sum(1) / m.sum(1)) @ hw.T + hb, -1).numpy()
+                for pair, pp in zip(chunk, pr):
+                    tuned_probs[pair] = pp
+    sentiment_seconds = time.perf_counter() - t_sent
 
     # Assign, per answer.
     out_rows = []
@@ -217,11 +251,14 @@ def main():
             assigned = [(fallback, float(S[ids[0], n_codes]))]
         elif not assigned:
             assigned = [(fallback, 0.0)]
-        a_emb = E[ids[0]]
-        q_emb = Q[qi]
-        z = W @ np.concatenate([a_emb, q_emb, a_emb * q_emb]) + b
-        p = np.exp(z - z.max())
-        p /= p.sum()
+        if tuned:
+            p = tuned_probs[(header[q_cols[qi]], ids[0])]
+        else:
+            a_emb = E[ids[0]]
+            q_emb = Q[qi]
+            z = W @ np.concatenate([a_emb, q_emb, a_emb * q_emb]) + b
+            p = np.exp(z - z.max())
+            p /= p.sum()
         t = tone(p)
         score = float(np.clip(p @ VALUES, -1, 1))
         outcomes = sorted({outcome_of[c] for c, _ in assigned}, key=lambda o: order.get(o, 1 << 30))
@@ -263,6 +300,7 @@ def main():
                 wr.writerow([f"Q{qi + 1}", key, n])
     print(json.dumps({"answers": len(items), "texts_embedded": len(texts), "load_seconds": round(load_seconds, 3),
                       "embed_seconds": round(embed_seconds, 3),
+                      "sentiment": "tuned" if tuned else "head", "sentiment_seconds": round(sentiment_seconds, 3),
                       "total_seconds": round(time.perf_counter() - t_start, 3),
                       "torch_threads": torch.get_num_threads()}))
 

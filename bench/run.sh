@@ -4,8 +4,9 @@
 #              sentence-transformers 3.3.1 (batch 32), same model files, same 2,000 sentences.
 #  2. accuracy Zero-shot accuracy of the default codebook: outcome level on manifesto sentences
 #              (never tuned on), and sub-outcome level on the Polis development labels (tuned on).
-#  3. sentiment The held-out figures recorded by `consult train-sentiment` in the head, and the
-#              head against VADER (NHS FFT fold 0, consultation tone, VADER's four sets, SST-2 dev).
+#  3. sentiment The held-out figures recorded by `consult train-sentiment` in the frozen head and
+#              by `train-sentiment --tune` in the tuned model, and the default model (the tuned one
+#              when built) against VADER (NHS FFT fold 0, consultation tone, VADER's sets, SST-2 dev).
 #  4. fft      Learning from a coded sample: NHS FFT themes, `consult train` on folds 1-4, scored on
 #              fold 0, against TF-IDF + linear SVC (pxtextmining's classic model) on the same split.
 #     curve    Learning curve: the same, trained on about 10, 25, 50 and 100 examples per code
@@ -93,13 +94,17 @@ $BIN evaluate --only 5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2
 }
 
 section_sentiment() {
-echo "== 3. sentiment head, held-out fold (from models/sentiment/head.json)"
-python3 -c "import json; m=json.load(open('models/sentiment/head.json'))['meta']; print(json.dumps(m['metrics'], indent=1)); print('trained by:', m['command'])"
+echo "== 3. sentiment models, held-out fold (models/sentiment/head.json, models/sentiment/tuned/meta.json)"
+local meta
+for meta in models/sentiment/head.json models/sentiment/tuned/meta.json; do
+  [ -f "$meta" ] || { echo "$meta: not built (make sentiment-model)"; continue; }
+  python3 -c "import json,sys; m=json.load(open(sys.argv[1])); m=m.get('meta', m); print(sys.argv[1]); print(json.dumps(m['metrics'], indent=1)); print('trained by:', m['command'], '| training seconds:', m.get('training', {}).get('seconds', '-'))" "$meta"
+done
 
 # --- sentiment (issue 6): consult's head against VADER on held-out and public human-rated sets.
 # Sets from bench/sentiment_sets.py; consult scores each with `consult sentiment`, VADER and the
 # scoring run in bench/sentiment_eval.py (vaderSentiment, installed by scripts/setup-bench.sh).
-echo "-- consult head vs VADER (NHS FFT fold 0, consultation tone, VADER sets, SST-2 dev)"
+echo "-- consult (default sentiment model: $([ -f models/sentiment/tuned/model.safetensors ] && echo tuned || echo frozen head)) vs VADER (NHS FFT fold 0, consultation tone, VADER sets, SST-2 dev)"
 python3 bench/sentiment_sets.py "$SHARED/data" eval/dev/polis_labels.csv "$work/sent" 2>/dev/null
 start=$(date +%s.%N)
 $BIN sentiment "$work/sent/fft.csv" --id id --text text --question-col question --out "$work/sent/consult_fft.csv"

@@ -84,7 +84,7 @@ print(f"### NHS FFT, held-out fold 0 (n = {len(test)}; grades 1-5, 3 classes 1-2
 print("| method | 5-class acc | 5-class macro-F1 | 3-class acc | 3-class macro-F1 |")
 print("|---|---:|---:|---:|---:|")
 for name, p5, p3 in [
-    ("consult head (answer + question)", c5, c3),
+    ("consult (answer + question)", c5, c3),
     ("VADER compound, usual cut-offs", bins(c, VADER5), bins(c, VADER3)),
     (f"VADER compound, cut-offs fitted on folds 1-4 ({', '.join(map(str, cuts5))} / {', '.join(map(str, cuts3))})",
      bins(c, cuts5), bins(c, cuts3)),
@@ -106,8 +106,8 @@ for label, sel in [("held-out fold 0", [r for r in cons if r["fold"] == "0"]), (
     v = compound([r["text"] for r in sel])
     vt = ["positive" if x >= 0.05 else "negative" if x <= -0.05 else "neutral" for x in v]
     ct = [cc[r["id"]]["tone"] for r in sel]
-    for name, p in [("consult head", ct), ("VADER, usual cut-offs", vt)]:
-        if name == "consult head" and label.startswith("all"):
+    for name, p in [("consult", ct), ("VADER, usual cut-offs", vt)]:
+        if name == "consult" and label.startswith("all"):
             name += " (optimistic)"
         a, f = acc_f1(p, t, tones)
         neu = [pi == "neutral" for pi, ti in zip(p, t) if ti == "neutral"]
