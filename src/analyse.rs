@@ -300,14 +300,15 @@ pub fn code_responses(
         })
     };
     // Per coded response: the slots of its whole (one, or its segments) and of its codes' pieces.
-    let jobs: Vec<Option<(Vec<usize>, Vec<usize>)>> = out
+    let jobs: Vec<Option<(Vec<usize>, Vec<Option<usize>>)>> = out
         .iter()
         .zip(&pieces_of)
         .map(|(r, p)| {
             let (ids, long) = p.as_ref().ok()?;
             let q = question_idx[r.question];
             let whole: Vec<usize> = if *long { ids[1..].iter().map(|&t| need(q, t)).collect() } else { vec![need(q, ids[0])] };
-            let per_code: Vec<usize> = r.codes.iter().map(|c| if c.piece == 0 { usize::MAX } else { need(q, ids[c.piece]) }).collect();
+            // None: the code came from the whole answer and takes its tone.
+            let per_code: Vec<Option<usize>> = r.codes.iter().map(|c| (c.piece > 0).then(|| need(q, ids[c.piece]))).collect();
             Some((whole, per_code))
         })
         .collect();
@@ -315,7 +316,7 @@ pub fn code_responses(
     for (r, job) in out.iter_mut().zip(jobs) {
         let Some((whole, per_code)) = job else { continue };
         let p = Prediction::from_probs(sentiment::mean_probs(&whole.iter().map(|&k| probs[k]).collect::<Vec<_>>()));
-        r.code_tones = per_code.iter().map(|&k| if k == usize::MAX { p.tone } else { sentiment::tone_of(&probs[k]) }).collect();
+        r.code_tones = per_code.iter().map(|k| k.map_or(p.tone, |k| sentiment::tone_of(&probs[k]))).collect();
         r.sentiment = Some(p.tone);
         r.sentiment_score = p.score;
     }

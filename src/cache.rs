@@ -68,7 +68,7 @@ pub fn model_key(info: &ModelInfo) -> String {
         info.name, info.weights_sha256, info.dim, info.max_tokens, info.precision.as_str()
     ));
     let d = h.finalize();
-    format!("{}-{}", info.name, d.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
+    format!("{}-{}", info.name, crate::codebook::hex(&d[..8]))
 }
 
 /// An append-only file of (text hash, vector) records, indexed in memory by hash.
@@ -136,7 +136,7 @@ impl Store {
         self.index.is_empty()
     }
 
-    pub(crate) fn contains(&self, key: &Key) -> bool {
+    fn contains(&self, key: &Key) -> bool {
         self.index.contains_key(key)
     }
 

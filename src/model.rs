@@ -290,12 +290,15 @@ fn recorded_weights_sha(dir: &Path) -> String {
                 .find(|l| l.trim_end().ends_with("model.safetensors"))
                 .and_then(|l| l.split_whitespace().next().map(str::to_string))
         })
-        .or_else(|| {
-            use sha2::{Digest, Sha256};
-            let bytes = std::fs::read(dir.join("model.safetensors")).ok()?;
-            Some(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
-        })
+        .or_else(|| file_sha256(&dir.join("model.safetensors")).ok())
         .unwrap_or_else(|| "unreadable".to_string())
+}
+
+/// SHA-256 of a file, hex.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(crate::codebook::hex(&Sha256::digest(&bytes)))
 }
 
 /// Plans batches over texts sorted by length (longest first): each batch holds at most

@@ -238,14 +238,13 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
 
     let probs: Vec<[f32; GRADES]> = (0..items.len()).map(|i| if test[i] { head.probs(&x[i]) } else { [0.0; GRADES] }).collect();
     let metrics = held_out_metrics(&items, n_fft, n_polis, &test, &probs);
+    let counts = source_counts(&tr, n_fft, n_polis);
     head.meta = json!({
         "command": format!("consult train-sentiment --epochs {}", args.epochs),
         "model": encoder.info().name,
         "features": "[answer, question, answer*question] sentence embeddings",
         "classes": "FFT grades 1 very positive .. 5 very negative",
-        "training": {"fft_items": tr.iter().filter(|&&i| i < n_fft).count(),
-                     "consultation_items": tr.iter().filter(|&&i| i >= n_fft && i < n_fft + n_polis).count(),
-                     "review_items": tr.iter().filter(|&&i| i >= n_fft + n_polis).count(),
+        "training": {"fft_items": counts[0], "consultation_items": counts[1], "review_items": counts[2],
                      "epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
                      "consultation_weight": CONSULTATION_WEIGHT},
         "metrics": metrics,
@@ -258,6 +257,16 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(&metrics)?);
     eprintln!("train-sentiment: wrote {} ({:.1}s training)", out.display(), train_seconds);
     Ok(())
+}
+
+/// How many of the items `idx` are FFT answers, consultation statements and review sentences
+/// (items are in that order: `n_fft`, then `n_polis`, then the reviews).
+fn source_counts(idx: &[usize], n_fft: usize, n_polis: usize) -> [usize; 3] {
+    let mut c = [0; 3];
+    for &i in idx {
+        c[if i < n_fft { 0 } else if i < n_fft + n_polis { 1 } else { 2 }] += 1;
+    }
+    c
 }
 
 /// Figures on the held-out fold (`test`), from each held-out item's grade probabilities:
@@ -330,17 +339,16 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], n_fft: usize, n_pol
         probs[i] = p;
     }
     let metrics = held_out_metrics(items, n_fft, n_polis, test, &probs);
+    let counts = source_counts(&tr, n_fft, n_polis);
     let meta = json!({
         "command": format!("consult train-sentiment --tune --tune-epochs {}", args.tune_epochs),
         "consultation_questions": CONSULTATION_QUESTIONS,
         "base_model": crate::model::MODEL_NAME,
         "base_weights_sha256": crate::model::ModelInfo::read(&base, Precision::Fp32)?.weights_sha256,
-        "weights_sha256": tune::file_sha256(&tmp.join(tune::WEIGHTS))?,
+        "weights_sha256": crate::model::file_sha256(&tmp.join(tune::WEIGHTS))?,
         "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled",
         "classes": "FFT grades 1 very positive .. 5 very negative",
-        "training": {"fft_items": tr.iter().filter(|&&i| i < n_fft).count(),
-                     "consultation_items": tr.iter().filter(|&&i| i >= n_fft && i < n_fft + n_polis).count(),
-                     "review_items": tr.iter().filter(|&&i| i >= n_fft + n_polis).count(),
+        "training": {"fft_items": counts[0], "consultation_items": counts[1], "review_items": counts[2],
                      "consultation_weight": CONSULTATION_WEIGHT,
                      "settings": settings, "seconds": train_seconds,
                      "torch_threads": tch::get_num_threads()},

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use crate::cache::{self, Store};
+use crate::codebook::hex;
 use crate::model::{self, plan_batches, Precision};
 use crate::sentiment::GRADES;
 
@@ -279,10 +280,10 @@ impl TunedSentiment {
     pub fn with_cache(mut self, cache_dir: &Path) -> Result<TunedSentiment> {
         let sha = match self.meta.get("weights_sha256").and_then(|v| v.as_str()) {
             Some(s) => s.to_string(),
-            None => file_sha256(&self.dir.join(WEIGHTS))?,
+            None => model::file_sha256(&self.dir.join(WEIGHTS))?,
         };
         let key = cache::key_of(&format!("consult-sentiment-v1\n{sha}\n{MAX_TOKENS}\n{}\n", self.precision.as_str()));
-        let name = format!("sentiment-{}", key.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>());
+        let name = format!("sentiment-{}", hex(&key[..8]));
         self.cache = Some(Mutex::new(Store::open_named(cache_dir, &name, GRADES)?));
         Ok(self)
     }
@@ -367,11 +368,4 @@ impl TunedSentiment {
         }
         Ok(out)
     }
-}
-
-/// SHA-256 of a file, hex.
-pub fn file_sha256(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
 }
