@@ -157,15 +157,8 @@ pub fn code_responses(
     // Per (row, question): the indices of its texts (whole answer first), or why it is blank.
     // `long`: the answer is read from its segments, not whole.
     let mut pieces_of: Vec<Result<(Vec<usize>, bool), Blank>> = Vec::new();
-    let mut texts: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut intern = |t: String, texts: &mut Vec<String>| -> usize {
-        *index.entry(t.clone()).or_insert_with(|| {
-            texts.push(t);
-            texts.len() - 1
-        })
-    };
-    let question_idx: Vec<usize> = questions.iter().map(|q| intern(q.header.clone(), &mut texts)).collect();
+    let mut distinct: normalise::Distinct<String> = normalise::Distinct::new();
+    let question_idx: Vec<usize> = questions.iter().map(|q| distinct.id(q.header.clone())).collect();
     for row in &table.rows {
         for q in questions {
             let raw = &row.fields[q.column];
@@ -175,11 +168,11 @@ pub fn code_responses(
             }
             let tidy = normalise::tidy(raw);
             let long = tidy.split_whitespace().nth(SEGMENT_WORDS).is_some();
-            let mut ids = vec![intern(tidy.clone(), &mut texts)];
+            let mut ids = vec![distinct.id(tidy.clone())];
             if coder.sentence_level() || long {
                 let segs = segments(&tidy);
                 if segs.len() > 1 {
-                    ids.extend(segs.into_iter().map(|s| intern(s, &mut texts)));
+                    ids.extend(segs.into_iter().map(|s| distinct.id(s)));
                 }
             }
             let long = long && ids.len() > 1;
@@ -187,10 +180,13 @@ pub fn code_responses(
         }
     }
 
+    // The index is not needed past here; its keys are a second copy of every text.
+    let texts: Vec<String> = distinct.into_items();
+
     // Embed every distinct text once, batched by length.
     let t0 = Instant::now();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let embs: Vec<Embedding> = encoder.embed(&refs)?;
+    let mut embs: Vec<Embedding> = encoder.embed(&refs)?;
     encoder.release();
     let mut timings = Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len(), ..Default::default() };
 
@@ -287,6 +283,12 @@ pub fn code_responses(
     };
     let mut out: Vec<CodedResponse> = Vec::with_capacity(pieces_of.len() + table.rejected.len() * nq);
     out.extend(table.rows.par_iter().enumerate().map(code_row).collect::<Vec<_>>().into_iter().flatten());
+    // Each coded answer holds its own vector now; a model that reads the text itself does
+    // not need the texts' embeddings, and at 100,000 answers they are a quarter of a gigabyte.
+    drop((text_scores, long_scores, long_wholes));
+    if !sentiment.needs_embeddings() {
+        embs = Vec::new();
+    }
 
     // Sentiment of each coded answer (a long one: the mean over its segments) and, per code,
     // of the piece the code was found in: every distinct (question, text) pair once.

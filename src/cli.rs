@@ -160,6 +160,10 @@ pub struct TrainSentimentArgs {
     /// Development tone labels for consultation-style statements (ids only; text read from --data).
     #[arg(long, default_value = "eval/dev/polis_labels.csv")]
     pub polis_labels: PathBuf,
+    /// Our tone labels of manifesto sentences (ids only; text read from --data), for --tune;
+    /// "" for none.
+    #[arg(long, default_value = "eval/dev/manifesto_tone_labels.csv")]
+    pub manifesto_labels: PathBuf,
     /// Where to write the head (default: models/sentiment/head.json) or, with --tune, the
     /// model folder (default: models/sentiment/tuned).
     #[arg(long)]
@@ -176,6 +180,16 @@ pub struct TrainSentimentArgs {
     /// Epochs of fine-tuning.
     #[arg(long, default_value_t = 3)]
     pub tune_epochs: usize,
+    /// Loss weight of a review sentence (an FFT answer weighs 1, a consultation-style one 3).
+    #[arg(long, default_value_t = 1.0)]
+    pub review_weight: f32,
+    /// Label smoothing of fine-tuning (0: plain cross-entropy).
+    #[arg(long, default_value_t = 0.0)]
+    pub label_smoothing: f64,
+    /// Development run: train on the folds other than 0 and this one (1-4) and score this
+    /// one, so settings are chosen without touching the held-out fold 0.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4))]
+    pub dev_fold: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -620,18 +620,9 @@ pub fn sentiment(args: &crate::cli::SentimentArgs) -> Result<()> {
         .collect();
     let (model, _) = load_sentiment(args.sentiment_model.as_deref(), &args.model, None)?;
     // Distinct texts (answers and questions) once; (question, text) pairs as indices into them.
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut texts: Vec<&str> = Vec::new();
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for r in rows.iter().filter(|r| !r.1.is_empty()) {
-        let [q, t] = [r.2.as_str(), r.1.as_str()].map(|s| {
-            *index.entry(s).or_insert_with(|| {
-                texts.push(s);
-                texts.len() - 1
-            })
-        });
-        pairs.push((q, t));
-    }
+    let mut texts = crate::normalise::Distinct::new();
+    let pairs: Vec<(usize, usize)> = rows.iter().filter(|r| !r.1.is_empty()).map(|r| (texts.id(r.2.as_str()), texts.id(r.1.as_str()))).collect();
+    let texts = texts.into_items();
     let embs = if model.needs_embeddings() { load_encoder(&args.model, None)?.embed(&texts)? } else { Vec::new() };
     let mut probs = model.probs(&pairs, &texts, &embs)?.into_iter();
     let mut w = csv::Writer::from_writer(Vec::new());

@@ -27,6 +27,40 @@ pub const NEAR_DUPLICATE_COSINE: f32 = 0.95;
 /// for word too), which keeps the cost linear in the number of answers.
 pub const NEAR_DUPLICATE_FULL_LIMIT: usize = 5000;
 
+/// Distinct items in first-seen order, each with its index: texts are embedded or scored
+/// once however often they are given.
+pub struct Distinct<T> {
+    pub items: Vec<T>,
+    index: std::collections::HashMap<T, usize>,
+}
+
+impl<T: std::hash::Hash + Eq + Clone> Distinct<T> {
+    pub fn new() -> Distinct<T> {
+        Distinct { items: Vec::new(), index: std::collections::HashMap::new() }
+    }
+
+    /// The index of `item`, added if new.
+    pub fn id(&mut self, item: T) -> usize {
+        if let Some(&i) = self.index.get(&item) {
+            return i;
+        }
+        self.items.push(item.clone());
+        self.index.insert(item, self.items.len() - 1);
+        self.items.len() - 1
+    }
+
+    /// The items, the index dropped.
+    pub fn into_items(self) -> Vec<T> {
+        self.items
+    }
+}
+
+impl<T: std::hash::Hash + Eq + Clone> Default for Distinct<T> {
+    fn default() -> Self {
+        Distinct::new()
+    }
+}
+
 /// Why an answer is not classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -1,10 +1,12 @@
 //! `consult train-sentiment`: fits the sentiment head from human-labelled data.
 //!
-//! Data: NHS FFT answers with their question and a 1-5 grade (../shared/data/nhs_fft), and
+//! Data: NHS FFT answers with their question and a 1-5 grade (../shared/data/nhs_fft),
 //! consultation-style statements with a tone (development labels in eval/dev, text read from
-//! ../shared/data/polis), which teach that a plain suggestion is neutral. Each item is put in
-//! one of five folds by a hash of its id; fold 0 is held out and never trained on, and the
-//! held-out figures are written into the head's metadata. Same data, same weights.
+//! ../shared/data/polis), which teach that a plain suggestion is neutral, and review
+//! sentences; for the fine-tuned model also our tone labels of manifesto sentences (mostly
+//! proposals). Each item is put in one of five folds by a hash of its id; fold 0 is held out
+//! and never trained on, and the held-out figures are written into the model's metadata.
+//! Same data, same weights.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,7 +45,19 @@ pub const CONSULTATION_QUESTIONS: &[&str] = &[
 /// Weight of a consultation-style statement relative to an FFT answer.
 const CONSULTATION_WEIGHT: f32 = 3.0;
 
+/// Where a training item comes from (figures are given per source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Fft,
+    /// Consultation-style Polis statements (eval/dev/polis_labels.csv).
+    Polis,
+    /// Manifesto sentences, mostly proposals (eval/dev/manifesto_tone_labels.csv).
+    Manifesto,
+    Reviews,
+}
+
 pub struct Item {
+    pub source: Source,
     pub key: String,
     pub question: String,
     pub text: String,
@@ -83,6 +97,7 @@ pub fn read_fft(data: &Path) -> Result<Vec<Item>> {
             continue;
         }
         items.push(Item {
+            source: Source::Fft,
             key: r.fields[id].trim().to_string(),
             question: crate::normalise::tidy(&r.fields[q]),
             text,
@@ -112,26 +127,55 @@ pub fn read_polis(data: &Path, labels: &Path) -> Result<Vec<Item>> {
         let Some(text) = texts.get(&key) else {
             bail!("{}: line {}: no statement {} in {}", labels.display(), r.line, key.1, key.0);
         };
-        let tone = match r.fields[ltone].trim() {
-            "positive" => Tone::Positive,
-            "neutral" => Tone::Neutral,
-            "negative" => Tone::Negative,
-            "mixed" => Tone::Mixed,
-            other => bail!("{}: line {}, column tone: unknown tone {other:?}", labels.display(), r.line),
+        let tone = parse_tone(r.fields[ltone].trim()).with_context(|| format!("{}: line {}, column tone", labels.display(), r.line))?;
+        items.push(consultation_item(Source::Polis, format!("{}#{}", key.0, key.1), text.clone(), tone));
+    }
+    Ok(items)
+}
+
+fn parse_tone(s: &str) -> Result<Tone> {
+    Ok(match s {
+        "positive" => Tone::Positive,
+        "neutral" => Tone::Neutral,
+        "negative" => Tone::Negative,
+        "mixed" => Tone::Mixed,
+        other => bail!("unknown tone {other:?} (positive, neutral, negative or mixed)"),
+    })
+}
+
+/// A consultation-style statement with our tone label, put to the consultation question:
+/// positive -> grade 2, neutral and mixed -> grade 3, negative -> grade 4.
+fn consultation_item(source: Source, key: String, text: String, tone: Tone) -> Item {
+    let grade = match tone {
+        Tone::Positive => 1,
+        Tone::Neutral | Tone::Mixed => 2,
+        Tone::Negative => 3,
+    };
+    Item { source, key, question: CONSULTATION_QUESTION.to_string(), text, grade, tone: Some(tone), weight: CONSULTATION_WEIGHT }
+}
+
+/// Manifesto sentences with our tone labels (`file`, `row`: the 1-based data row of
+/// ../shared/data/manifestos/<file>, `tone`). Mostly proposals ("Extend networks of public
+/// transport to include rural areas."): plain suggestions in many wordings, which are
+/// neutral, beside the complaints and claims of success among them.
+pub fn read_manifesto_tones(data: &Path, labels: &Path) -> Result<Vec<Item>> {
+    let lt = Table::read(labels)?;
+    let (lf, lr, ltone) = (lt.column("file")?, lt.column("row")?, lt.column("tone")?);
+    let mut tables: HashMap<String, Table> = HashMap::new();
+    let mut items = Vec::new();
+    for r in &lt.rows {
+        let file = r.fields[lf].trim().to_string();
+        if !tables.contains_key(&file) {
+            tables.insert(file.clone(), Table::read(&data.join("manifestos").join(&file))?);
+        }
+        let t = &tables[&file];
+        let col = t.column("text").or_else(|_| t.column("content"))?;
+        let row: usize = r.fields[lr].trim().parse().with_context(|| format!("{}: line {}, column row: not a number", labels.display(), r.line))?;
+        let Some(src) = row.checked_sub(1).and_then(|i| t.rows.get(i)) else {
+            bail!("{}: line {}, column row: {file} has no data row {row}", labels.display(), r.line);
         };
-        let grade = match tone {
-            Tone::Positive => 1,
-            Tone::Neutral | Tone::Mixed => 2,
-            Tone::Negative => 3,
-        };
-        items.push(Item {
-            key: format!("{}#{}", key.0, key.1),
-            question: CONSULTATION_QUESTION.to_string(),
-            text: text.clone(),
-            grade,
-            tone: Some(tone),
-            weight: CONSULTATION_WEIGHT,
-        });
+        let tone = parse_tone(r.fields[ltone].trim()).with_context(|| format!("{}: line {}, column tone", labels.display(), r.line))?;
+        items.push(consultation_item(Source::Manifesto, format!("{file}#{row}"), crate::normalise::tidy(&src.fields[col]), tone));
     }
     Ok(items)
 }
@@ -158,6 +202,7 @@ pub fn read_reviews(data: &Path) -> Result<Vec<Item>> {
                 continue;
             }
             items.push(Item {
+                source: Source::Reviews,
                 key: format!("{f}#{}", r.line),
                 question: CONSULTATION_QUESTION.to_string(),
                 text,
@@ -172,18 +217,10 @@ pub fn read_reviews(data: &Path) -> Result<Vec<Item>> {
 
 /// Embeds (answer, question) pairs (each distinct text once) into head features.
 pub fn featurise(pairs: &[(&str, &str)], encoder: &dyn Encoder) -> Result<Vec<Vec<f32>>> {
-    let mut idx: HashMap<&str, usize> = HashMap::new();
-    let mut texts: Vec<&str> = Vec::new();
-    for &(text, question) in pairs {
-        for s in [text, question] {
-            idx.entry(s).or_insert_with(|| {
-                texts.push(s);
-                texts.len() - 1
-            });
-        }
-    }
-    let embs = encoder.embed(&texts)?;
-    Ok(pairs.iter().map(|(t, q)| features(&embs[idx[t]], &embs[idx[q]])).collect())
+    let mut texts = crate::normalise::Distinct::new();
+    let ids: Vec<(usize, usize)> = pairs.iter().map(|&(t, q)| (texts.id(t), texts.id(q))).collect();
+    let embs = encoder.embed(&texts.items)?;
+    Ok(ids.iter().map(|&(t, q)| features(&embs[t], &embs[q])).collect())
 }
 
 fn argmax(p: &[f32]) -> usize {
@@ -208,22 +245,34 @@ pub fn accuracy_macro_f1(pred: &[usize], truth: &[usize], classes: usize) -> (f6
 
 pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     let mut items = read_fft(&args.data).context("reading NHS FFT data")?;
-    let n_fft = items.len();
     items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?);
-    let n_polis = items.len() - n_fft;
-    items.extend(read_reviews(&args.data).context("reading review sentences")?);
-    let n_reviews = items.len() - n_fft - n_polis;
-    eprintln!("train-sentiment: {n_fft} FFT answers, {n_polis} consultation-style statements, {n_reviews} review sentences");
-    let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == 0).collect();
+    // The frozen head is trained without the manifesto sentences (they came with the tuned
+    // model), so the committed head.json stays what it was.
+    if args.tune && !args.manifesto_labels.as_os_str().is_empty() {
+        items.extend(read_manifesto_tones(&args.data, &args.manifesto_labels).context("reading manifesto tone labels")?);
+    }
+    items.extend(read_reviews(&args.data).context("reading review sentences")?.into_iter().map(|it| Item { weight: args.review_weight, ..it }));
+    let n = |s: Source| items.iter().filter(|it| it.source == s).count();
+    eprintln!(
+        "train-sentiment: {} FFT answers, {} consultation-style statements, {} manifesto sentences, {} review sentences",
+        n(Source::Fft), n(Source::Polis), n(Source::Manifesto), n(Source::Reviews)
+    );
+    // Scored: fold 0 (held out), or the development fold; trained on: the rest, never fold 0.
+    let scored = args.dev_fold.unwrap_or(0);
+    let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == scored).collect();
+    let train_on: Vec<bool> = items.iter().map(|it| ![0, scored].contains(&fold_of(&it.key))).collect();
+    if args.dev_fold.is_some() && args.out.is_none() {
+        bail!("--dev-fold writes a development model: give it an --out folder away from models/");
+    }
     if args.tune {
-        return tune_sentiment(args, &items, n_fft, n_polis, &test);
+        return tune_sentiment(args, &items, &test, &train_on);
     }
     let encoder = load_encoder(&args.model, Some(Precision::Fp32))?;
     let t0 = std::time::Instant::now();
     let pairs: Vec<(&str, &str)> = items.iter().map(|it| (it.text.as_str(), it.question.as_str())).collect();
     let x = featurise(&pairs, &encoder)?;
     eprintln!("train-sentiment: embedded in {:.1}s", t0.elapsed().as_secs_f64());
-    let tr: Vec<usize> = (0..items.len()).filter(|&i| !test[i]).collect();
+    let tr: Vec<usize> = (0..items.len()).filter(|&i| train_on[i]).collect();
     let settings = TrainSettings { epochs: args.epochs, learning_rate: 0.01, l2: 2e-4 };
     let t1 = std::time::Instant::now();
     let xs: Vec<Vec<f32>> = tr.iter().map(|&i| x[i].clone()).collect();
@@ -237,16 +286,15 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     head.bias = head.bias.iter().map(round).collect();
 
     let probs: Vec<[f32; GRADES]> = (0..items.len()).map(|i| if test[i] { head.probs(&x[i]) } else { [0.0; GRADES] }).collect();
-    let metrics = held_out_metrics(&items, n_fft, n_polis, &test, &probs);
-    let counts = source_counts(&tr, n_fft, n_polis);
+    let metrics = held_out_metrics(&items, &test, &probs, scored);
+    let training = source_counts(&items, &tr);
     head.meta = json!({
         "command": format!("consult train-sentiment --epochs {}", args.epochs),
         "model": encoder.info().name,
         "features": "[answer, question, answer*question] sentence embeddings",
         "classes": "FFT grades 1 very positive .. 5 very negative",
-        "training": {"fft_items": counts[0], "consultation_items": counts[1], "review_items": counts[2],
-                     "epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
-                     "consultation_weight": CONSULTATION_WEIGHT},
+        "training": merge(training, json!({"epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
+                                          "consultation_weight": CONSULTATION_WEIGHT})),
         "metrics": metrics,
     });
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("models/sentiment/head.json"));
@@ -259,20 +307,27 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     Ok(())
 }
 
-/// How many of the items `idx` are FFT answers, consultation statements and review sentences
-/// (items are in that order: `n_fft`, then `n_polis`, then the reviews).
-fn source_counts(idx: &[usize], n_fft: usize, n_polis: usize) -> [usize; 3] {
-    let mut c = [0; 3];
-    for &i in idx {
-        c[if i < n_fft { 0 } else if i < n_fft + n_polis { 1 } else { 2 }] += 1;
+/// How many of the items `idx` come from each source, for the metadata.
+fn source_counts(items: &[Item], idx: &[usize]) -> serde_json::Value {
+    let n = |s: Source| idx.iter().filter(|&&i| items[i].source == s).count();
+    json!({"fft_items": n(Source::Fft), "consultation_items": n(Source::Polis),
+           "manifesto_items": n(Source::Manifesto), "review_items": n(Source::Reviews)})
+}
+
+/// `a` with `b`'s fields added (both JSON objects).
+fn merge(mut a: serde_json::Value, b: serde_json::Value) -> serde_json::Value {
+    if let (Some(a), serde_json::Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
     }
-    c
+    a
 }
 
 /// Figures on the held-out fold (`test`), from each held-out item's grade probabilities:
-/// FFT 5-class and 3-class accuracy and macro-F1, consultation-style tone, review sentences.
-fn held_out_metrics(items: &[Item], n_fft: usize, n_polis: usize, test: &[bool], probs: &[[f32; GRADES]]) -> serde_json::Value {
-    let fft_test: Vec<usize> = (0..n_fft).filter(|&i| test[i]).collect();
+/// FFT 5-class and 3-class accuracy and macro-F1, the tone of consultation-style statements
+/// and manifesto sentences (and how many of their neutral ones stay neutral), review sentences.
+fn held_out_metrics(items: &[Item], test: &[bool], probs: &[[f32; GRADES]], fold: u64) -> serde_json::Value {
+    let held = |s: Source| -> Vec<usize> { (0..items.len()).filter(|&i| test[i] && items[i].source == s).collect() };
+    let fft_test = held(Source::Fft);
     let pred5: Vec<usize> = fft_test.iter().map(|&i| argmax(&probs[i])).collect();
     let true5: Vec<usize> = fft_test.iter().map(|&i| items[i].grade).collect();
     let (acc5, f5) = accuracy_macro_f1(&pred5, &true5, GRADES);
@@ -282,32 +337,44 @@ fn held_out_metrics(items: &[Item], n_fft: usize, n_polis: usize, test: &[bool],
     }).collect();
     let true3: Vec<usize> = true5.iter().map(|&g| grade_to_3(g)).collect();
     let (acc3, f3) = accuracy_macro_f1(&pred3, &true3, 3);
-    let tones = |range: std::ops::Range<usize>| -> (usize, f64, f64) {
-        let held: Vec<usize> = range.filter(|&i| test[i]).collect();
+    let tones = |held: &[usize]| -> (usize, f64, f64) {
         let pred: Vec<usize> = held.iter().map(|&i| sentiment::tone_of(&probs[i]).index()).collect();
         let truth: Vec<usize> = held.iter().map(|&i| items[i].tone.expect("a tone label").index()).collect();
         let (acc, f1) = accuracy_macro_f1(&pred, &truth, 4);
         (held.len(), acc, f1)
     };
-    let (n_t, acc_t, f_t) = tones(n_fft..n_fft + n_polis);
-    let (n_r, acc_r, _) = tones(n_fft + n_polis..items.len());
+    let (polis, manifesto) = (held(Source::Polis), held(Source::Manifesto));
+    let (n_t, acc_t, f_t) = tones(&polis);
+    let (n_m, acc_m, f_m) = tones(&manifesto);
+    let (n_r, acc_r, _) = tones(&held(Source::Reviews));
+    // Plain suggestions (neutral statements of either consultation-style set) read as neutral.
+    let neutral: Vec<usize> = polis.iter().chain(&manifesto).copied().filter(|&i| items[i].tone == Some(Tone::Neutral)).collect();
+    let kept = neutral.iter().filter(|&&i| sentiment::tone_of(&probs[i]) == Tone::Neutral).count();
     json!({
-        "held_out": "fold 0 of 5 (FNV-1a hash of the item id), never trained on",
+        "held_out": if fold == 0 {
+            "fold 0 of 5 (FNV-1a hash of the item id), never trained on".to_string()
+        } else {
+            format!("development fold {fold} of 5 (FNV-1a hash of the item id); trained on the folds other than 0 and {fold}")
+        },
         "fft_test_n": fft_test.len(),
         "fft_5class_accuracy": acc5, "fft_5class_macro_f1": f5,
         "fft_3class_accuracy": acc3, "fft_3class_macro_f1": f3,
         "consultation_tone_test_n": n_t,
         "consultation_tone_accuracy": acc_t, "consultation_tone_macro_f1": f_t,
+        "manifesto_tone_test_n": n_m,
+        "manifesto_tone_accuracy": acc_m, "manifesto_tone_macro_f1": f_m,
+        "neutral_statements_test_n": neutral.len(),
+        "neutral_statements_kept_neutral": kept as f64 / neutral.len().max(1) as f64,
         "review_sentences_test_n": n_r, "review_sentences_accuracy": acc_r,
     })
 }
 
 /// `consult train-sentiment --tune`: fine-tunes the encoder with the grade head on the
 /// training folds (crate::tune) and writes the model folder with its held-out figures.
-fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], n_fft: usize, n_polis: usize, test: &[bool]) -> Result<()> {
+fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], train_on: &[bool]) -> Result<()> {
     let base = crate::commands::model_dir(args.model.dir.as_deref())?;
     let out = args.out.clone().unwrap_or_else(|| crate::models_root().join(TUNED_DIR));
-    let tr: Vec<usize> = (0..items.len()).filter(|&i| !test[i]).collect();
+    let tr: Vec<usize> = (0..items.len()).filter(|&i| train_on[i]).collect();
     // Consultation-style items under varied open questions (held-out items too, so the
     // figures cover them).
     fn question(it: &Item) -> &str {
@@ -321,7 +388,7 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], n_fft: usize, n_pol
         .iter()
         .map(|&i| tune::Example { question: question(&items[i]), text: &items[i].text, grade: items[i].grade, weight: items[i].weight })
         .collect();
-    let settings = tune::Settings { epochs: args.tune_epochs, ..Default::default() };
+    let settings = tune::Settings { epochs: args.tune_epochs, label_smoothing: args.label_smoothing, ..Default::default() };
     eprintln!("train-sentiment: fine-tuning {} on {} pairs, {} epochs", base.display(), examples.len(), settings.epochs);
     let t0 = std::time::Instant::now();
     // Write into a temporary folder first: a half-made model is never picked up.
@@ -338,20 +405,20 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], n_fft: usize, n_pol
     for (&i, p) in held.iter().zip(model.probs(&pairs)?) {
         probs[i] = p;
     }
-    let metrics = held_out_metrics(items, n_fft, n_polis, test, &probs);
-    let counts = source_counts(&tr, n_fft, n_polis);
+    let metrics = held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0));
+    let training = source_counts(items, &tr);
     let meta = json!({
-        "command": format!("consult train-sentiment --tune --tune-epochs {}", args.tune_epochs),
+        "command": format!("consult train-sentiment --tune --tune-epochs {} --label-smoothing {} --review-weight {}{}", args.tune_epochs, args.label_smoothing, args.review_weight,
+                           args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))),
         "consultation_questions": CONSULTATION_QUESTIONS,
         "base_model": crate::model::MODEL_NAME,
         "base_weights_sha256": crate::model::ModelInfo::read(&base, Precision::Fp32)?.weights_sha256,
         "weights_sha256": crate::model::file_sha256(&tmp.join(tune::WEIGHTS))?,
         "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled",
         "classes": "FFT grades 1 very positive .. 5 very negative",
-        "training": {"fft_items": counts[0], "consultation_items": counts[1], "review_items": counts[2],
-                     "consultation_weight": CONSULTATION_WEIGHT,
-                     "settings": settings, "seconds": train_seconds,
-                     "torch_threads": tch::get_num_threads()},
+        "training": merge(training, json!({"consultation_weight": CONSULTATION_WEIGHT, "review_weight": args.review_weight,
+                                          "settings": settings, "seconds": train_seconds,
+                                          "torch_threads": tch::get_num_threads()})),
         "metrics": metrics,
     });
     std::fs::write(tmp.join(tune::META), serde_json::to_string_pretty(&meta)?)?;

@@ -81,18 +81,35 @@ impl PairNet {
     }
 }
 
-/// Token ids of (question, answer) pairs, unpadded.
+/// Token ids of (question, answer) pairs, unpadded, end to end: pair `i` is
+/// `ids[start[i]..start[i + 1]]`. Compact (4 + 1 bytes a token), since `analyse` holds every
+/// distinct pair of a large export at once.
 struct Encoded {
-    ids: Vec<Vec<i64>>,
-    types: Vec<Vec<i64>>,
+    ids: Vec<u32>,
+    types: Vec<u8>,
+    start: Vec<usize>,
 }
 
-fn encode(tok: &TokenizerOption, pairs: &[(&str, &str)]) -> Encoded {
-    let enc = tok.encode_pair_list(pairs, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0);
-    Encoded {
-        ids: enc.iter().map(|e| e.token_ids.clone()).collect(),
-        types: enc.iter().map(|e| e.segment_ids.iter().map(|&s| s as i64).collect()).collect(),
+impl Encoded {
+    fn len_of(&self, i: usize) -> usize {
+        self.start[i + 1] - self.start[i]
     }
+}
+
+/// Pairs tokenised a block at a time: the tokenizer's full output (offsets, masks, ...) is
+/// many times the size of the ids, so only a block of it exists at once.
+fn encode(tok: &TokenizerOption, pairs: &[(&str, &str)]) -> Encoded {
+    let mut enc = Encoded { ids: Vec::new(), types: Vec::new(), start: vec![0] };
+    for block in pairs.chunks(1024) {
+        for e in tok.encode_pair_list(block, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0) {
+            enc.ids.extend(e.token_ids.iter().map(|&t| t as u32));
+            enc.types.extend(e.segment_ids.iter().map(|&s| s as u8));
+            enc.start.push(enc.ids.len());
+        }
+    }
+    enc.ids.shrink_to_fit();
+    enc.types.shrink_to_fit();
+    enc
 }
 
 struct Batch {
@@ -103,13 +120,14 @@ struct Batch {
 
 /// Pads the chosen items to the batch's longest (pad id 0, mask 0).
 fn batch(enc: &Encoded, items: &[usize]) -> Batch {
-    let len = items.iter().map(|&i| enc.ids[i].len()).max().unwrap_or(1);
+    let len = items.iter().map(|&i| enc.len_of(i)).max().unwrap_or(1);
     let (mut ids, mut mask, mut types) = (Vec::new(), Vec::new(), Vec::new());
     for &i in items {
-        let n = enc.ids[i].len();
-        ids.extend(enc.ids[i].iter().copied().chain(std::iter::repeat(0).take(len - n)));
-        types.extend(enc.types[i].iter().copied().chain(std::iter::repeat(0).take(len - n)));
-        mask.extend(std::iter::repeat(1i64).take(n).chain(std::iter::repeat(0).take(len - n)));
+        let (a, b) = (enc.start[i], enc.start[i + 1]);
+        let pad = len - (b - a);
+        ids.extend(enc.ids[a..b].iter().map(|&t| t as i64).chain(std::iter::repeat(0).take(pad)));
+        types.extend(enc.types[a..b].iter().map(|&t| t as i64).chain(std::iter::repeat(0).take(pad)));
+        mask.extend(std::iter::repeat(1i64).take(b - a).chain(std::iter::repeat(0).take(pad)));
     }
     let shape = [items.len() as i64, len as i64];
     Batch {
@@ -129,6 +147,10 @@ pub struct Settings {
     pub weight_decay: f64,
     pub warmup_fraction: f64,
     pub seed: u64,
+    /// Share of each target's probability spread evenly over the grades (0: plain
+    /// cross-entropy).
+    #[serde(default)]
+    pub label_smoothing: f64,
 }
 
 impl Default for Settings {
@@ -141,6 +163,7 @@ impl Default for Settings {
             weight_decay: 0.01,
             warmup_fraction: 0.1,
             seed: 0,
+            label_smoothing: 0.0,
         }
     }
 }
@@ -200,7 +223,7 @@ pub fn train(base: &Path, examples: &[Example], s: &Settings, out: &Path, progre
     let tok = model::load_tokenizer(base)?;
     let pairs: Vec<(&str, &str)> = examples.iter().map(|e| (e.question, e.text)).collect();
     let enc = encode(&tok, &pairs);
-    let lengths: Vec<usize> = enc.ids.iter().map(Vec::len).collect();
+    let lengths: Vec<usize> = (0..enc.start.len() - 1).map(|i| enc.len_of(i)).collect();
     let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
     let per_epoch = examples.len().div_ceil(s.batch_size);
     let steps = (s.epochs * per_epoch) as f64;
@@ -217,7 +240,8 @@ pub fn train(base: &Path, examples: &[Example], s: &Settings, out: &Path, progre
             let y = Tensor::from_slice(&items.iter().map(|&i| examples[i].grade as i64).collect::<Vec<_>>());
             let w = Tensor::from_slice(&items.iter().map(|&i| examples[i].weight).collect::<Vec<_>>());
             let logp = net.logits(&b, true)?.log_softmax(-1, Kind::Float);
-            let nll = -logp.gather(1, &y.unsqueeze(1), false).squeeze_dim(1);
+            let nll = -logp.gather(1, &y.unsqueeze(1), false).squeeze_dim(1) * (1.0 - s.label_smoothing)
+                - logp.mean_dim(-1, false, Kind::Float) * s.label_smoothing;
             let loss = (nll * &w).sum(Kind::Float) / w.sum(Kind::Float);
             opt.backward_step(&loss);
             total += loss.double_value(&[]);
@@ -355,7 +379,7 @@ impl TunedSentiment {
         }
         let nets = self.nets()?;
         let enc = encode(&self.tokenizer, pairs);
-        let lengths: Vec<usize> = enc.ids.iter().map(Vec::len).collect();
+        let lengths: Vec<usize> = (0..enc.start.len() - 1).map(|i| enc.len_of(i)).collect();
         let batches = plan_batches(&lengths, self.token_budget, 64);
         let run = |net: &PairNet, items: &[usize]| -> Result<Vec<[f32; GRADES]>> {
             let p = tch::no_grad(|| net.logits(&batch(&enc, items), false))?.softmax(-1, Kind::Float);
