@@ -244,6 +244,9 @@ pub fn accuracy_macro_f1(pred: &[usize], truth: &[usize], classes: usize) -> (f6
 }
 
 pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
+    if args.dev_fold.is_some() && args.out.is_none() {
+        bail!("--dev-fold writes a development model: give it an --out folder away from models/");
+    }
     let mut items = read_fft(&args.data).context("reading NHS FFT data")?;
     items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?);
     // The frozen head is trained without the manifesto sentences (they came with the tuned
@@ -261,9 +264,6 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     let scored = args.dev_fold.unwrap_or(0);
     let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == scored).collect();
     let train_on: Vec<bool> = items.iter().map(|it| ![0, scored].contains(&fold_of(&it.key))).collect();
-    if args.dev_fold.is_some() && args.out.is_none() {
-        bail!("--dev-fold writes a development model: give it an --out folder away from models/");
-    }
     if args.tune {
         return tune_sentiment(args, &items, &test, &train_on);
     }
