@@ -94,6 +94,11 @@ impl Encoded {
     fn len_of(&self, i: usize) -> usize {
         self.start[i + 1] - self.start[i]
     }
+
+    /// Every pair's length in tokens.
+    fn lengths(&self) -> Vec<usize> {
+        self.start.windows(2).map(|w| w[1] - w[0]).collect()
+    }
 }
 
 /// Pairs tokenised a block at a time: the tokenizer's full output (offsets, masks, ...) is
@@ -223,7 +228,7 @@ pub fn train(base: &Path, examples: &[Example], s: &Settings, out: &Path, progre
     let tok = model::load_tokenizer(base)?;
     let pairs: Vec<(&str, &str)> = examples.iter().map(|e| (e.question, e.text)).collect();
     let enc = encode(&tok, &pairs);
-    let lengths: Vec<usize> = (0..enc.start.len() - 1).map(|i| enc.len_of(i)).collect();
+    let lengths = enc.lengths();
     let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
     let per_epoch = examples.len().div_ceil(s.batch_size);
     let steps = (s.epochs * per_epoch) as f64;
@@ -379,7 +384,7 @@ impl TunedSentiment {
         }
         let nets = self.nets()?;
         let enc = encode(&self.tokenizer, pairs);
-        let lengths: Vec<usize> = (0..enc.start.len() - 1).map(|i| enc.len_of(i)).collect();
+        let lengths = enc.lengths();
         let batches = plan_batches(&lengths, self.token_budget, 64);
         let run = |net: &PairNet, items: &[usize]| -> Result<Vec<[f32; GRADES]>> {
             let p = tch::no_grad(|| net.logits(&batch(&enc, items), false))?.softmax(-1, Kind::Float);
