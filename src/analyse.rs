@@ -79,6 +79,11 @@ pub enum Coder<'a> {
 }
 
 impl Coder<'_> {
+    /// Whether answers on the blank list are coded (a head learnt from a sample that codes them).
+    fn codes_blanks(&self) -> bool {
+        matches!(self, Coder::Trained { head, .. } if head.code_blanks)
+    }
+
     fn sentence_level(&self) -> bool {
         match self {
             Coder::ZeroShot(c) => c.settings().sentence_level,
@@ -88,8 +93,15 @@ impl Coder<'_> {
 
     /// The codes (best first) and the three nearest codes with their scores. `scores`: the
     /// pieces' zero-shot scores ([`Classifier::score_many`]); trained heads read the whole
-    /// answer's embedding, `pieces[0]`.
-    fn code(&self, pieces: &[&Embedding], scores: &[&[f32]], question: &Embedding) -> (Vec<Assigned>, Vec<Assigned>) {
+    /// answer's embedding, `pieces[0]`, and the words of `text` and `question_text`.
+    fn code(
+        &self,
+        pieces: &[&Embedding],
+        scores: &[&[f32]],
+        question: &Embedding,
+        text: &str,
+        question_text: &str,
+    ) -> (Vec<Assigned>, Vec<Assigned>) {
         match self {
             Coder::ZeroShot(c) => {
                 let (codes, best) = c.assign_scored(scores);
@@ -103,7 +115,9 @@ impl Coder<'_> {
                 nearest.truncate(3);
                 (codes, nearest)
             }
-            Coder::Trained { head, fallback } => head.assign(&sentiment::features(pieces[0], question), fallback),
+            Coder::Trained { head, fallback } => {
+                head.assign(&sentiment::features(pieces[0], question), &head.words(text, question_text), fallback)
+            }
         }
     }
 }
@@ -162,7 +176,9 @@ pub fn code_responses(
     for row in &table.rows {
         for q in questions {
             let raw = &row.fields[q.column];
-            if let Some(why) = blanks.check(raw) {
+            // A head learnt from a sample that codes "Nothing" codes it too.
+            let listed_but_coded = |why: &Blank| *why == Blank::NonSubstantive && coder.codes_blanks() && !normalise::fold(raw).is_empty();
+            if let Some(why) = blanks.check(raw).filter(|w| !listed_but_coded(w)) {
                 pieces_of.push(Err(why));
                 continue;
             }
@@ -261,7 +277,8 @@ pub fn code_responses(
                         }
                         Coder::Trained { .. } => Vec::new(),
                     };
-                    let (codes, nearest) = coder.code(&pieces, &scores, &embs[question_idx[qi]]);
+                    let (codes, nearest) =
+                        coder.code(&pieces, &scores, &embs[question_idx[qi]], &texts[ids[0]], &texts[question_idx[qi]]);
                     let mut outcomes: Vec<String> = Vec::new();
                     for c in &codes {
                         let o = codebook.outcome_of(&c.code).to_string();

@@ -150,6 +150,9 @@ pub struct TrainArgs {
     /// Full-batch Adam epochs (1,000 beat 300 on the NHS FFT benchmark: macro-F1 0.485 vs 0.472).
     #[arg(long, default_value_t = 1000)]
     pub epochs: usize,
+    /// Embeddings only: no TF-IDF word features (word 1-2 grams in at least 2 answers).
+    #[arg(long)]
+    pub no_words: bool,
 }
 
 #[derive(Debug, clap::Args)]

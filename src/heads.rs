@@ -1,8 +1,9 @@
 //! Supervised coding: per-code logistic heads on frozen sentence embeddings, learnt from an
 //! officer-coded sample (`consult train --gold`), used by `consult analyse --head`.
 //!
-//! Features are the sentiment head's `[answer, question, answer*question]`. All codes are
-//! fitted together (one-vs-rest logistic regression, full-batch Adam, L2) with libtorch
+//! Features are the sentiment head's `[answer, question, answer*question]` sentence
+//! embeddings and, in heads trained since the seventh session, TF-IDF word features of the
+//! answer and its question ([`crate::lexical`]). All codes are fitted together (one-vs-rest logistic regression, full-batch Adam, L2) with libtorch
 //! matrix products. Each code's decision threshold is the one that maximises its F1 on
 //! out-of-fold probabilities (3 folds of the training data), so rare codes are not drowned
 //! by a fixed 0.5. The final weights are fitted on all the training data.
@@ -14,19 +15,31 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Reduction, Tensor};
 
 use crate::classify::Assigned;
+use crate::lexical::{Sparse, Tfidf};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodeHead {
     pub codes: Vec<String>,
     pub thresholds: Vec<f32>,
-    /// One row of `features` weights per code.
+    /// One row per code: `features` embedding weights, then one weight per lexicon term.
     pub weights: Vec<Vec<f32>>,
     pub bias: Vec<f32>,
     pub features: usize,
+    /// Word features (absent in heads trained before they existed: embeddings only).
+    #[serde(default)]
+    pub lexicon: Option<Tfidf>,
+    /// Whether answers on the blank list ("Nothing", "N/A") are coded rather than counted as
+    /// blank: learnt from the coded sample (true when most of its such answers carry codes,
+    /// as in NHS FFT, where "Nothing" to "What could we do better?" is coded as praise).
+    #[serde(default)]
+    pub code_blanks: bool,
     /// Decision rule, chosen on the out-of-fold probabilities (see [`Rule`]); absent in heads
     /// trained before it existed, which keep every code over its threshold.
     #[serde(default)]
     pub rule: Rule,
+    /// The floor the per-code thresholds were raised to (already applied to `thresholds`).
+    #[serde(default)]
+    pub threshold_floor: f32,
     pub meta: serde_json::Value,
 }
 
@@ -88,16 +101,30 @@ fn rule_f1(rule: Rule, probs: &[Vec<f32>], truth: &[Vec<f32>], thresholds: &[f32
     (micro, macro_)
 }
 
-/// The rule with the best mean of micro- and macro-F1 on out-of-fold predictions; ties go to
-/// the earlier, simpler rule (no limit, no forced code first).
-fn choose_rule(probs: &[Vec<f32>], truth: &[Vec<f32>], thresholds: &[f32]) -> Rule {
-    let mut best = (Rule::default(), f64::MIN);
-    for top_if_none in [false, true] {
-        for max_codes in [0, 1, 2, 3, 4] {
-            let r = Rule { max_codes, top_if_none };
-            let (mi, ma) = rule_f1(r, probs, truth, thresholds);
-            if (mi + ma) / 2.0 > best.1 + 1e-9 {
-                best = (r, (mi + ma) / 2.0);
+/// Threshold floors tried: each code's own threshold is raised to the floor. Per-code
+/// thresholds from a few out-of-fold examples run low for rare codes.
+const FLOORS: [f32; 5] = [0.0, 0.2, 0.3, 0.4, 0.5];
+
+/// The lowest floor for heads with word features. Their out-of-fold models, fitted on two
+/// thirds of the sample, are less sure than the final one, and chose floor 0.2 where 0.3 did
+/// better on held-out answers (NHS FFT development fold 1: micro-F1 0.689 against 0.708,
+/// macro 0.472 against 0.488; BENCHMARKS.md §4).
+const WORDS_MIN_FLOOR: f32 = 0.3;
+
+/// The rule and threshold floor (at least `min_floor`) with the best mean of micro- and
+/// macro-F1 on out-of-fold predictions; ties go to the earlier, simpler choice (lowest floor,
+/// no limit, no forced code).
+fn choose_rule(probs: &[Vec<f32>], truth: &[Vec<f32>], thresholds: &[f32], min_floor: f32) -> (Rule, f32) {
+    let mut best = ((Rule::default(), 0.0), f64::MIN);
+    for floor in FLOORS.into_iter().filter(|&f| f >= min_floor) {
+        let th: Vec<f32> = thresholds.iter().map(|t| t.max(floor)).collect();
+        for top_if_none in [false, true] {
+            for max_codes in [0, 1, 2, 3, 4] {
+                let r = Rule { max_codes, top_if_none };
+                let (mi, ma) = rule_f1(r, probs, truth, &th);
+                if (mi + ma) / 2.0 > best.1 + 1e-9 {
+                    best = ((r, floor), (mi + ma) / 2.0);
+                }
             }
         }
     }
@@ -123,13 +150,31 @@ fn to_tensor(rows: &[Vec<f32>]) -> Tensor {
     Tensor::from_slice(&flat).view([n, f])
 }
 
-/// Fits weights (f × k) and bias (k) for all codes at once. `y` is n × k of 0/1.
-fn fit(x: &Tensor, y: &Tensor, s: &FitSettings) -> (Tensor, Tensor) {
+/// The rows' word features as a sparse n × `dim` matrix.
+fn sparse_tensor(rows: &[&Sparse], dim: usize) -> Tensor {
+    let (mut r, mut c, mut v) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, row) in rows.iter().enumerate() {
+        for &(j, x) in row.iter() {
+            r.push(i as i64);
+            c.push(j as i64);
+            v.push(x);
+        }
+    }
+    let idx = Tensor::stack(&[Tensor::from_slice(&r), Tensor::from_slice(&c)], 0);
+    Tensor::sparse_coo_tensor_indices_size(&idx, &Tensor::from_slice(&v), [rows.len() as i64, dim as i64], (Kind::Float, Device::Cpu), false)
+        .coalesce()
+}
+
+/// Fits weights for all codes at once: embedding weights (f × k), word weights (`lex`'s
+/// columns × k; none when it has no columns) and bias (k). `y` is n × k of 0/1.
+fn fit(x: &Tensor, lex: &Tensor, y: &Tensor, s: &FitSettings) -> (Tensor, Tensor, Tensor) {
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
     let f = x.size()[1];
+    let v = lex.size()[1];
     let k = y.size()[1];
     let w = vs.root().zeros("w", &[f, k]);
+    let wl = vs.root().zeros("wl", &[v, k]);
     let b = vs.root().zeros("b", &[k]);
     // Positive examples weigh sqrt(neg/pos): rare codes still pull their weights. (Full
     // neg/pos weighting with 10x the L2 scored lower on the NHS FFT benchmark.)
@@ -137,13 +182,25 @@ fn fit(x: &Tensor, y: &Tensor, s: &FitSettings) -> (Tensor, Tensor) {
     let n = y.size()[0] as f64;
     let pos_weight = ((-&pos + n) / &pos).sqrt();
     let mut opt = nn::Adam::default().build(&vs, s.learning_rate).expect("optimiser");
+    // The word weights' gradient is taken by hand, lex^T · d(loss)/d(word logits), with the
+    // transpose made once: autograd re-transposes the sparse matrix every epoch (30% slower).
+    let lex_t = lex.transpose(0, 1).coalesce();
     for _ in 0..s.epochs {
-        let logits = x.matmul(&w) + &b;
+        let word_logits = tch::no_grad(|| lex.mm(&wl)).set_requires_grad(v > 0);
+        let logits = x.matmul(&w) + &b + &word_logits;
+        let penalty = w.pow_tensor_scalar(2).sum(Kind::Float) + wl.pow_tensor_scalar(2).sum(Kind::Float);
         let loss = logits.binary_cross_entropy_with_logits::<&Tensor>(y, None, Some(&pos_weight), Reduction::Mean)
-            + w.pow_tensor_scalar(2).sum(Kind::Float) * s.l2;
-        opt.backward_step(&loss);
+            + penalty * s.l2;
+        opt.zero_grad();
+        loss.backward();
+        if v > 0 {
+            tch::no_grad(|| {
+                let _ = wl.grad().g_add_(&lex_t.mm(&word_logits.grad()));
+            });
+        }
+        opt.step();
     }
-    (w.detach().copy(), b.detach().copy())
+    (w.detach().copy(), wl.detach().copy(), b.detach().copy())
 }
 
 fn best_threshold(probs: &[f32], truth: &[bool]) -> f32 {
@@ -167,8 +224,16 @@ fn best_threshold(probs: &[f32], truth: &[bool]) -> f32 {
     best.0
 }
 
-/// Trains heads for `codes` from feature rows `x` and gold code sets `gold`.
-pub fn train(x: &[Vec<f32>], gold: &[Vec<String>], codes: &[String], s: &FitSettings) -> Result<CodeHead> {
+/// Trains heads for `codes` from embedding feature rows `x`, word feature rows `lex` (over
+/// `lexicon`'s terms; empty rows and no lexicon for embeddings only) and gold code sets `gold`.
+pub fn train(
+    x: &[Vec<f32>],
+    lex: &[Sparse],
+    lexicon: Option<Tfidf>,
+    gold: &[Vec<String>],
+    codes: &[String],
+    s: &FitSettings,
+) -> Result<CodeHead> {
     if x.is_empty() {
         bail!("no training examples");
     }
@@ -181,6 +246,12 @@ pub fn train(x: &[Vec<f32>], gold: &[Vec<String>], codes: &[String], s: &FitSett
         .collect();
     let xt = to_tensor(x);
     let yt = to_tensor(&y_rows);
+    let dim = lexicon.as_ref().map_or(0, Tfidf::len);
+    let empty: Sparse = Vec::new();
+    let lex_of = |idx: &[i64]| -> Tensor {
+        let rows: Vec<&Sparse> = idx.iter().map(|&i| lex.get(i as usize).unwrap_or(&empty)).collect();
+        sparse_tensor(&rows, dim)
+    };
     // Out-of-fold probabilities for threshold calibration.
     let folds = 3;
     let mut oof = vec![vec![0f32; k]; n];
@@ -191,8 +262,12 @@ pub fn train(x: &[Vec<f32>], gold: &[Vec<String>], codes: &[String], s: &FitSett
             continue;
         }
         let (tri, tei) = (Tensor::from_slice(&tr), Tensor::from_slice(&te));
-        let (w, b) = fit(&xt.index_select(0, &tri), &yt.index_select(0, &tri), s);
-        let p = (xt.index_select(0, &tei).matmul(&w) + &b).sigmoid();
+        let (w, wl, b) = fit(&xt.index_select(0, &tri), &lex_of(&tr), &yt.index_select(0, &tri), s);
+        let mut z = xt.index_select(0, &tei).matmul(&w) + &b;
+        if dim > 0 {
+            z += lex_of(&te).mm(&wl);
+        }
+        let p = z.sigmoid();
         let p: Vec<Vec<f32>> = Vec::try_from(p).context("reading probabilities")?;
         for (row, i) in p.into_iter().zip(&te) {
             oof[*i as usize] = row;
@@ -205,9 +280,12 @@ pub fn train(x: &[Vec<f32>], gold: &[Vec<String>], codes: &[String], s: &FitSett
             best_threshold(&probs, &truth)
         })
         .collect();
-    let rule = choose_rule(&oof, &y_rows, &thresholds);
-    let (w, b) = fit(&xt, &yt, s);
-    let wt: Vec<Vec<f32>> = Vec::try_from(w.transpose(0, 1).contiguous()).context("reading weights")?;
+    let min_floor = if dim > 0 { WORDS_MIN_FLOOR } else { 0.0 };
+    let (rule, floor) = choose_rule(&oof, &y_rows, &thresholds, min_floor);
+    let thresholds: Vec<f32> = thresholds.into_iter().map(|t| t.max(floor)).collect();
+    let all: Vec<i64> = (0..n as i64).collect();
+    let (w, wl, b) = fit(&xt, &lex_of(&all), &yt, s);
+    let wt: Vec<Vec<f32>> = Vec::try_from(Tensor::cat(&[w, wl], 0).transpose(0, 1).contiguous()).context("reading weights")?;
     let bias: Vec<f32> = Vec::try_from(b).context("reading bias")?;
     let round = |v: f32| (v * 1e5).round() / 1e5;
     Ok(CodeHead {
@@ -216,7 +294,10 @@ pub fn train(x: &[Vec<f32>], gold: &[Vec<String>], codes: &[String], s: &FitSett
         weights: wt.into_iter().map(|r| r.into_iter().map(round).collect()).collect(),
         bias: bias.into_iter().map(round).collect(),
         features: x[0].len(),
+        lexicon,
+        code_blanks: false,
         rule,
+        threshold_floor: floor,
         meta: serde_json::Value::Null,
     })
 }
@@ -225,19 +306,38 @@ impl CodeHead {
     pub fn load(dir_or_file: &Path) -> Result<CodeHead> {
         let p = if dir_or_file.is_dir() { dir_or_file.join("head.json") } else { dir_or_file.to_path_buf() };
         let s = std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read the trained head", p.display()))?;
-        let h: CodeHead = serde_json::from_str(&s).with_context(|| format!("{}: not a trained head", p.display()))?;
-        if h.weights.len() != h.codes.len() || h.thresholds.len() != h.codes.len() || h.bias.len() != h.codes.len() {
+        let mut h: CodeHead = serde_json::from_str(&s).with_context(|| format!("{}: not a trained head", p.display()))?;
+        h.lexicon = h.lexicon.map(Tfidf::indexed);
+        let width = h.features + h.lexicon.as_ref().map_or(0, Tfidf::len);
+        if h.weights.len() != h.codes.len()
+            || h.thresholds.len() != h.codes.len()
+            || h.bias.len() != h.codes.len()
+            || h.weights.iter().any(|w| w.len() != width)
+        {
             bail!("{}: trained head has the wrong shape", p.display());
         }
         Ok(h)
     }
 
-    pub fn probs(&self, x: &[f32]) -> Vec<f32> {
+    /// The word features of an answer to a question, as the head was trained on them (none
+    /// for a head without a lexicon).
+    pub fn words(&self, answer: &str, question: &str) -> Sparse {
+        match &self.lexicon {
+            Some(l) => l.transform(&format!("{answer} {question}")),
+            None => Vec::new(),
+        }
+    }
+
+    /// Each code's probability from embedding features `x` and word features `lex`.
+    pub fn probs(&self, x: &[f32], lex: &Sparse) -> Vec<f32> {
         self.weights
             .iter()
             .zip(&self.bias)
             .map(|(w, b)| {
-                let z = b + w.iter().zip(x).map(|(a, v)| a * v).sum::<f32>();
+                let (we, wl) = w.split_at(self.features);
+                let z = b
+                    + we.iter().zip(x).map(|(a, v)| a * v).sum::<f32>()
+                    + lex.iter().map(|&(j, v)| wl[j as usize] * v).sum::<f32>();
                 1.0 / (1.0 + (-z).exp())
             })
             .collect()
@@ -245,8 +345,8 @@ impl CodeHead {
 
     /// Codes at or above their thresholds, best first, as the head's [`Rule`] gives them; the
     /// fallback when none is.
-    pub fn assign(&self, x: &[f32], fallback: &str) -> (Vec<Assigned>, Vec<Assigned>) {
-        let p = self.probs(x);
+    pub fn assign(&self, x: &[f32], lex: &Sparse, fallback: &str) -> (Vec<Assigned>, Vec<Assigned>) {
+        let p = self.probs(x, lex);
         let mut all: Vec<Assigned> =
             self.codes.iter().zip(&p).map(|(c, s)| Assigned::new(c.clone(), *s)).collect();
         all.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
@@ -283,10 +383,10 @@ mod tests {
             gold.push(g);
         }
         let codes = vec!["a".to_string(), "b".to_string()];
-        let h = train(&x, &gold, &codes, &FitSettings { epochs: 300, learning_rate: 0.05, l2: 0.0 }).unwrap();
+        let h = train(&x, &[], None, &gold, &codes, &FitSettings { epochs: 300, learning_rate: 0.05, l2: 0.0 }).unwrap();
         let mut correct = 0;
         for (xi, g) in x.iter().zip(&gold) {
-            let (got, _) = h.assign(xi, "other");
+            let (got, _) = h.assign(xi, &Vec::new(), "other");
             let mut got: Vec<String> = got.into_iter().map(|a| a.code).filter(|c| c != "other").collect();
             got.sort();
             if &got == g {
@@ -294,6 +394,35 @@ mod tests {
             }
         }
         assert!(correct >= 115, "{correct}/120");
+    }
+
+    #[test]
+    fn heads_learn_codes_from_words_the_embeddings_miss() {
+        // The embedding features say nothing; the code is carried by a phrase.
+        // (Every fourth answer: the three out-of-fold folds, i % 3, each hold some.)
+        let texts: Vec<String> = (0..90)
+            .map(|i| match i % 4 {
+                0 => format!("the waiting time was long, visit {i}"),
+                1 => format!("the staff were kind, visit {i}"),
+                2 => format!("the food was cold, visit {i}"),
+                _ => format!("parking was hard, visit {i}"),
+            })
+            .collect();
+        let gold: Vec<Vec<String>> =
+            (0..90).map(|i| if i % 4 == 0 { vec!["waiting".to_string()] } else { vec![] }).collect();
+        let lexicon = Tfidf::fit(&texts, 2);
+        let lex: Vec<Sparse> = texts.iter().map(|t| lexicon.transform(t)).collect();
+        let x = vec![vec![0.5f32; 4]; 90];
+        let codes = vec!["waiting".to_string()];
+        let h = train(&x, &lex, Some(lexicon), &gold, &codes, &FitSettings { epochs: 200, learning_rate: 0.05, l2: 1e-5 }).unwrap();
+        assert!(h.threshold_floor >= WORDS_MIN_FLOOR);
+        let code = |t: &str| h.assign(&x[0], &h.words(t, ""), "other").0[0].code.clone();
+        assert_eq!(code("a long waiting time"), "waiting");
+        assert_eq!(code("kind staff"), "other");
+        // The head round-trips through JSON, lexicon and all.
+        let back: CodeHead = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+        let back = CodeHead { lexicon: back.lexicon.map(Tfidf::indexed), ..back };
+        assert_eq!(back.probs(&x[0], &back.words("waiting time", "")), h.probs(&x[0], &h.words("waiting time", "")));
     }
 
     #[test]
@@ -323,8 +452,8 @@ mod tests {
             y[c] = 1.0;
             truth.push(y);
         }
-        let r = choose_rule(&probs, &truth, &th);
-        assert_eq!(r.max_codes, 1);
+        let (r, floor) = choose_rule(&probs, &truth, &th, 0.0);
+        assert_eq!((r.max_codes, floor), (1, 0.0));
         assert_eq!(rule_f1(r, &probs, &truth, &th), (1.0, 1.0));
     }
 }

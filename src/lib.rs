@@ -14,6 +14,7 @@ pub mod commands;
 pub mod crosstab;
 pub mod evaluate;
 pub mod heads;
+pub mod lexical;
 pub mod input;
 pub mod model;
 pub mod normalise;

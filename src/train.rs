@@ -435,18 +435,33 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let t = Table::read(&args.gold)?;
     let (tc, cc) = (t.column(&args.text_column)?, t.column(&args.codes_column)?);
     let qc = t.headers.iter().position(|h| h == &args.question_column);
+    // Answers on the blank list ("Nothing", "N/A") are learnt from, and later coded, when the
+    // sample gives most of them codes; else they are left out, as `analyse` leaves them.
     let mut texts = Vec::new();
     let mut gold: Vec<Vec<String>> = Vec::new();
-    let mut skipped = 0;
+    let mut listed: Vec<((String, String), Vec<String>)> = Vec::new();
+    let mut empty = 0;
     for r in &t.rows {
         let text = crate::normalise::tidy(&r.fields[tc]);
-        if crate::normalise::blank(&text).is_some() {
-            skipped += 1;
-            continue;
-        }
         let q = qc.map(|c| crate::normalise::tidy(&r.fields[c])).filter(|q| !q.is_empty()).unwrap_or_else(|| args.question.clone());
-        texts.push((text, q));
-        gold.push(r.fields[cc].split(';').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect());
+        let codes: Vec<String> = r.fields[cc].split(';').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect();
+        if crate::normalise::fold(&text).is_empty() {
+            empty += 1;
+        } else if crate::normalise::blank(&text).is_some() {
+            listed.push(((text, q), codes));
+        } else {
+            texts.push((text, q));
+            gold.push(codes);
+        }
+    }
+    let listed_coded = listed.iter().filter(|(_, c)| !c.is_empty()).count();
+    let code_blanks = listed_coded * 2 > listed.len();
+    let skipped = empty + if code_blanks { 0 } else { listed.len() };
+    if code_blanks {
+        for (tq, c) in listed.iter().cloned() {
+            texts.push(tq);
+            gold.push(c);
+        }
     }
     let mut found: Vec<String> = gold.iter().flatten().cloned().collect();
     found.sort();
@@ -467,7 +482,15 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         .map(|c| c.id.clone())
         .filter(|c| c != &codebook.fallback && found.contains(c))
         .collect();
-    eprintln!("train: {} coded answers ({} blank skipped), {} codes", texts.len(), skipped, codes.len());
+    eprintln!(
+        "train: {} coded answers ({} blank skipped; {} of {} answers on the blank list carry codes, so they are {}), {} codes",
+        texts.len(),
+        skipped,
+        listed_coded,
+        listed.len(),
+        if code_blanks { "learnt and will be coded" } else { "left blank" },
+        codes.len()
+    );
     let encoder = load_encoder(&args.model, Some(Precision::Fp32))?;
     let pairs: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (t.as_str(), q.as_str())).collect();
     let t0 = std::time::Instant::now();
@@ -475,16 +498,29 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let embed_seconds = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
     let settings = crate::heads::FitSettings { epochs: args.epochs, ..Default::default() };
-    let mut head = crate::heads::train(&x, &gold, &codes, &settings)?;
+    let joined: Vec<String> = texts.iter().map(|(t, q)| format!("{t} {q}")).collect();
+    let lexicon = (!args.no_words).then(|| crate::lexical::Tfidf::fit(&joined, 2));
+    let lex: Vec<crate::lexical::Sparse> = match &lexicon {
+        Some(l) => joined.iter().map(|j| l.transform(j)).collect(),
+        None => Vec::new(),
+    };
+    let terms = lexicon.as_ref().map_or(0, |l| l.len());
+    let mut head = crate::heads::train(&x, &lex, lexicon, &gold, &codes, &settings)?;
+    head.code_blanks = code_blanks;
     let train_seconds = t1.elapsed().as_secs_f64();
     head.meta = json!({
         "gold": args.gold.display().to_string(),
         "examples": pairs.len(),
         "codebook": {"name": codebook.name, "sha256": codebook.sha256},
         "model": encoder.info().name,
-        "features": "[answer, question, answer*question] sentence embeddings",
+        "features": if terms > 0 {
+            format!("[answer, question, answer*question] sentence embeddings and TF-IDF of {terms} word 1-2 grams (in at least 2 answers) of answer and question")
+        } else {
+            "[answer, question, answer*question] sentence embeddings".to_string()
+        },
+        "blank_list_answers": {"in_sample": listed.len(), "coded_in_sample": listed_coded, "coded": code_blanks},
         "epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
-        "thresholds": "per code, best F1 on 3-fold out-of-fold probabilities",
+        "thresholds": format!("per code, best F1 on 3-fold out-of-fold probabilities, raised to at least {} (the floor chosen with the rule)", head.threshold_floor),
         "rule": format!(
             "{}; chosen for the best mean of micro- and macro-F1 on the same out-of-fold probabilities",
             head.rule.describe()
