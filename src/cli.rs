@@ -193,6 +193,10 @@ pub struct TrainSentimentArgs {
     /// one, so settings are chosen without touching the held-out fold 0.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4))]
     pub dev_fold: Option<u64>,
+    /// With --tune: keep the model already in the output folder when its meta.json records
+    /// this command and these label files' checksums; else train afresh (`make sentiment-model`).
+    #[arg(long, requires = "tune")]
+    pub if_stale: bool,
 }
 
 #[derive(Debug, clap::Args)]

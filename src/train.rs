@@ -247,6 +247,18 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     if args.dev_fold.is_some() && args.out.is_none() {
         bail!("--dev-fold writes a development model: give it an --out folder away from models/");
     }
+    if args.tune && args.if_stale {
+        let out = args.out.clone().unwrap_or_else(|| crate::models_root().join(TUNED_DIR));
+        let meta: Option<serde_json::Value> =
+            std::fs::read_to_string(out.join("meta.json")).ok().and_then(|s| serde_json::from_str(&s).ok());
+        let recipe = tune_recipe(args)?;
+        let current = meta.as_ref().is_some_and(|m| m["command"] == recipe["command"] && m["labels_sha256"] == recipe["labels_sha256"]);
+        if current && out.join(tune::WEIGHTS).is_file() {
+            eprintln!("train-sentiment: {} is up to date (same command and label files)", out.display());
+            return Ok(());
+        }
+        eprintln!("train-sentiment: {} is missing or was trained otherwise; training it", out.display());
+    }
     let mut items = read_fft(&args.data).context("reading NHS FFT data")?;
     items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?);
     // The frozen head is trained without the manifesto sentences (they came with the tuned
@@ -371,6 +383,19 @@ fn held_out_metrics(items: &[Item], test: &[bool], probs: &[[f32; GRADES]], fold
 
 /// `consult train-sentiment --tune`: fine-tunes the encoder with the grade head on the
 /// training folds (crate::tune) and writes the model folder with its held-out figures.
+/// What a tuned model is made from, as its meta.json records it: the command's settings and
+/// the checksums of our label files (`--if-stale` compares both).
+fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
+    let sha = |p: &Path| -> Result<serde_json::Value> {
+        Ok(if p.as_os_str().is_empty() { serde_json::Value::Null } else { crate::model::file_sha256(p)?.into() })
+    };
+    Ok(json!({
+        "command": format!("consult train-sentiment --tune --tune-epochs {} --label-smoothing {} --review-weight {}{}", args.tune_epochs, args.label_smoothing, args.review_weight,
+                           args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))),
+        "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
+    }))
+}
+
 fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], train_on: &[bool]) -> Result<()> {
     let base = crate::commands::model_dir(args.model.dir.as_deref())?;
     let out = args.out.clone().unwrap_or_else(|| crate::models_root().join(TUNED_DIR));
@@ -407,9 +432,10 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
     }
     let metrics = held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0));
     let training = source_counts(items, &tr);
+    let recipe = tune_recipe(args)?;
     let meta = json!({
-        "command": format!("consult train-sentiment --tune --tune-epochs {} --label-smoothing {} --review-weight {}{}", args.tune_epochs, args.label_smoothing, args.review_weight,
-                           args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))),
+        "command": recipe["command"],
+        "labels_sha256": recipe["labels_sha256"],
         "consultation_questions": CONSULTATION_QUESTIONS,
         "base_model": crate::model::MODEL_NAME,
         "base_weights_sha256": crate::model::ModelInfo::read(&base, Precision::Fp32)?.weights_sha256,

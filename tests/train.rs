@@ -139,6 +139,11 @@ fn tuned_sentiment_model_scores_held_out_answers() {
     assert!(m["manifesto_tone_test_n"].as_u64().unwrap() > 30, "{m}");
     assert!(f("manifesto_tone_accuracy") >= 0.75, "{m}");
     assert!(f("neutral_statements_kept_neutral") >= 0.90, "{m}");
+    // Trained from today's label files (`make sentiment-model` retrains when they change).
+    for (k, file) in [("polis", "eval/dev/polis_labels.csv"), ("manifesto", "eval/dev/manifesto_tone_labels.csv")] {
+        let sha = consult::model::file_sha256(&common::repo().join(file)).unwrap();
+        assert_eq!(meta["labels_sha256"][k], sha.as_str(), "{k}");
+    }
     // Better than the frozen head on the same fold.
     let head = Head::load(&common::repo().join("models/sentiment/head.json")).unwrap();
     for k in ["fft_5class_accuracy", "fft_3class_accuracy"] {
