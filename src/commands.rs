@@ -283,9 +283,17 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
              when the answer, or one of its sentences, is close enough to it)"
                 .to_string(),
         ),
-        Some(_) => (
+        Some(h) => (
             format!("{} (sentence embeddings, heads trained on officer-coded answers; {tone_line})", info.name),
-            "scored by classifiers (heads) trained on answers coded by officers".to_string(),
+            format!(
+                "scored by classifiers (heads) trained on answers coded by officers{}{}",
+                if h.lexicon.is_some() { ", from the answer's meaning and its words" } else { "" },
+                if h.code_blanks {
+                    "; answers such as \"Nothing\" were coded too, as the officers' sample coded them, not counted as blank"
+                } else {
+                    ""
+                }
+            ),
         ),
     };
     let agreement = trained.as_ref().and_then(|h| agreement_line(&h.meta));
