@@ -139,7 +139,7 @@ pub struct FitSettings {
 
 impl Default for FitSettings {
     fn default() -> Self {
-        FitSettings { epochs: 300, learning_rate: 0.01, l2: 1e-5 }
+        FitSettings { epochs: 1000, learning_rate: 0.01, l2: 1e-6 }
     }
 }
 

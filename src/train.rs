@@ -523,7 +523,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let x = featurise(&pairs, &encoder)?;
     let embed_seconds = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
-    let settings = crate::heads::FitSettings { epochs: args.epochs, ..Default::default() };
+    let settings = crate::heads::FitSettings { epochs: args.epochs, l2: args.l2, ..Default::default() };
     let joined: Vec<String> = texts.iter().map(|(t, q)| format!("{t} {q}")).collect();
     let lexicon = (!args.no_words).then(|| crate::lexical::Tfidf::fit(&joined, 2));
     let lex: Vec<crate::lexical::Sparse> = match &lexicon {
