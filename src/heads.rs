@@ -3,8 +3,8 @@
 //!
 //! Features are the sentiment head's `[answer, question, answer*question]` sentence
 //! embeddings and, in heads trained since the seventh session, TF-IDF word features of the
-//! answer and its question ([`crate::lexical`]). All codes are fitted together (one-vs-rest logistic regression, full-batch Adam, L2) with libtorch
-//! matrix products. Each code's decision threshold is the one that maximises its F1 on
+//! answer and its question ([`crate::lexical`]). All codes are fitted together (one-vs-rest
+//! logistic regression, full-batch Adam, L2) with libtorch matrix products. Each code's decision threshold is the one that maximises its F1 on
 //! out-of-fold probabilities (3 folds of the training data), so rare codes are not drowned
 //! by a fixed 0.5. The final weights are fitted on all the training data.
 
@@ -306,8 +306,7 @@ impl CodeHead {
     pub fn load(dir_or_file: &Path) -> Result<CodeHead> {
         let p = if dir_or_file.is_dir() { dir_or_file.join("head.json") } else { dir_or_file.to_path_buf() };
         let s = std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read the trained head", p.display()))?;
-        let mut h: CodeHead = serde_json::from_str(&s).with_context(|| format!("{}: not a trained head", p.display()))?;
-        h.lexicon = h.lexicon.map(Tfidf::indexed);
+        let h: CodeHead = serde_json::from_str(&s).with_context(|| format!("{}: not a trained head", p.display()))?;
         let width = h.features + h.lexicon.as_ref().map_or(0, Tfidf::len);
         if h.weights.len() != h.codes.len()
             || h.thresholds.len() != h.codes.len()
@@ -421,7 +420,6 @@ mod tests {
         assert_eq!(code("kind staff"), "other");
         // The head round-trips through JSON, lexicon and all.
         let back: CodeHead = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
-        let back = CodeHead { lexicon: back.lexicon.map(Tfidf::indexed), ..back };
         assert_eq!(back.probs(&x[0], &back.words("waiting time", "")), h.probs(&x[0], &h.words("waiting time", "")));
     }
 

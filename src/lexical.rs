@@ -11,13 +11,32 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-/// A fitted vocabulary: terms (a word, or two words joined by a space) and their IDF.
+/// A fitted vocabulary: terms (a word, or two words joined by a space) and their IDF. Stored
+/// as its terms and IDF; the term index is rebuilt on loading.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(from = "Stored", into = "Stored")]
 pub struct Tfidf {
     pub terms: Vec<String>,
     pub idf: Vec<f32>,
-    #[serde(skip)]
     index: HashMap<String, u32>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    terms: Vec<String>,
+    idf: Vec<f32>,
+}
+
+impl From<Stored> for Tfidf {
+    fn from(s: Stored) -> Tfidf {
+        Tfidf::new(s.terms, s.idf)
+    }
+}
+
+impl From<Tfidf> for Stored {
+    fn from(t: Tfidf) -> Stored {
+        Stored { terms: t.terms, idf: t.idf }
+    }
 }
 
 /// A sparse feature row: (term index, value), term indices ascending.
@@ -62,11 +81,6 @@ impl Tfidf {
     fn new(terms: Vec<String>, idf: Vec<f32>) -> Tfidf {
         let index = terms.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
         Tfidf { terms, idf, index }
-    }
-
-    /// Rebuilds the term index after deserialising.
-    pub fn indexed(self) -> Tfidf {
-        Tfidf::new(self.terms, self.idf)
     }
 
     pub fn len(&self) -> usize {

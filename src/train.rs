@@ -381,8 +381,6 @@ fn held_out_metrics(items: &[Item], test: &[bool], probs: &[[f32; GRADES]], fold
     })
 }
 
-/// `consult train-sentiment --tune`: fine-tunes the encoder with the grade head on the
-/// training folds (crate::tune) and writes the model folder with its held-out figures.
 /// What a tuned model is made from, as its meta.json records it: the command's settings and
 /// the checksums of our label files (`--if-stale` compares both).
 fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
@@ -396,6 +394,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
     }))
 }
 
+/// `consult train-sentiment --tune`: fine-tunes the encoder with the grade head on the
+/// training folds (crate::tune) and writes the model folder with its held-out figures.
 fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], train_on: &[bool]) -> Result<()> {
     let base = crate::commands::model_dir(args.model.dir.as_deref())?;
     let out = args.out.clone().unwrap_or_else(|| crate::models_root().join(TUNED_DIR));
