@@ -17,3 +17,20 @@ def fold(s):
 def tidy(s):
     """Collapse runs of whitespace to one space and trim."""
     return " ".join(s.split())
+
+
+def load_fft_sets(d):
+    """An NHS FFT split written by bench/fft_sets.py or bench/fft_dev_split.py: the training
+    rows (id, question, text, codes), the test answers as (id, text, question), the test
+    gold code sets by id, and the codes scored (at least 3 test examples)."""
+    import csv
+    train = list(csv.DictReader(open(f"{d}/train_gold.csv", encoding="utf-8")))
+    gold = {r["id"]: set(filter(None, r["codes"].split(";")))
+            for r in csv.DictReader(open(f"{d}/test_gold.csv", encoding="utf-8"))}
+    scored = open(f"{d}/codes_min3.txt").read().strip().split(",")
+    test = []
+    for r in csv.DictReader(open(f"{d}/test_input.csv", encoding="utf-8")):
+        # Each test row has its answer under the one question it answered.
+        q, t = next((q, t) for q, t in r.items() if q != "id" and t)
+        test.append((r["id"], t, q))
+    return train, test, gold, scored

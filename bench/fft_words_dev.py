@@ -3,7 +3,7 @@ models on TF-IDF (word 1-2 grams, min_df 2, sublinear tf) and on TF-IDF + MiniLM
 [answer, question, answer*question], scored over codes_min3.txt; also what counting
 "Nothing"-type answers as blank costs. Usage: .venv/bin/python bench/fft_words_dev.py SETS_DIR
 (SETS_DIR from bench/fft_dev_split.py: never the held-out fold 0)."""
-import csv, sys, time, numpy as np, re
+import csv, os, sys, time, numpy as np, re
 from sentence_transformers import SentenceTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -14,14 +14,9 @@ from sklearn.preprocessing import MultiLabelBinarizer
 import scipy.sparse as sp
 import torch; torch.set_num_threads(1)
 d=sys.argv[1]
-train=list(csv.DictReader(open(f"{d}/train_gold.csv")))
-tin=list(csv.DictReader(open(f"{d}/test_input.csv")))
-gold={r["id"]:set(filter(None,r["codes"].split(";"))) for r in csv.DictReader(open(f"{d}/test_gold.csv"))}
-scored=open(f"{d}/codes_min3.txt").read().strip().split(",")
-def tq(r):
-    for q,t in r.items():
-        if q!="id" and t: return t,q
-test=[(r["id"],)+tq(r) for r in tin]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_fft_sets
+train, test, gold, scored = load_fft_sets(d)
 blank=set(l.strip() for l in open("models/blank-answers.txt") if l.strip() and not l.startswith("#"))
 def isblank(t):
     k=re.sub(r"[^a-z0-9 ]","",t.lower()); k=" ".join(k.split())

@@ -3,21 +3,16 @@ of `consult train`'s fit (one-vs-rest logistic, embeddings [answer, question, an
 plus TF-IDF word 1-2 grams, sqrt(neg/pos) positive weight, full-batch Adam, 1,000 epochs) at
 several L2 penalties and learning rates, scored with one threshold for every code.
 Usage: .venv/bin/python bench/fft_words_l2_dev.py SETS_DIR (from bench/fft_dev_split.py)."""
-import csv, sys, time, numpy as np, re, torch
+import csv, os, sys, time, numpy as np, re, torch
 from sentence_transformers import SentenceTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 torch.set_num_threads(1)
 d=sys.argv[1]
-train=list(csv.DictReader(open(f"{d}/train_gold.csv")))
-tin=list(csv.DictReader(open(f"{d}/test_input.csv")))
-gold={r["id"]:set(filter(None,r["codes"].split(";"))) for r in csv.DictReader(open(f"{d}/test_gold.csv"))}
-scored=open(f"{d}/codes_min3.txt").read().strip().split(",")
-def tq(r):
-    for q,t in r.items():
-        if q!="id" and t: return t,q
-test=[(r["id"],)+tq(r) for r in tin]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_fft_sets
+train, test, gold, scored = load_fft_sets(d)
 tra=[r["text"] for r in train]; trq=[r["question"] for r in train]
 tea=[t for _,t,_ in test]; teq=[q for _,_,q in test]
 m=SentenceTransformer("models/all-MiniLM-L6-v2",device="cpu")
