@@ -202,6 +202,14 @@ pub struct TrainSentimentArgs {
     /// this command and these label files' checksums; else train afresh (`make sentiment-model`).
     #[arg(long, requires = "tune")]
     pub if_stale: bool,
+    /// With --tune: score the model already in the output folder on the held-out (or
+    /// development) fold without training it again.
+    #[arg(long, requires = "tune", conflicts_with = "if_stale")]
+    pub rescore: bool,
+    /// Write each scored item's grade probabilities to this CSV (key, source, grade, p1-p5),
+    /// for comparing models outside consult.
+    #[arg(long)]
+    pub probs_out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

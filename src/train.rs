@@ -299,6 +299,7 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
 
     let probs: Vec<[f32; GRADES]> = (0..items.len()).map(|i| if test[i] { head.probs(&x[i]) } else { [0.0; GRADES] }).collect();
     let metrics = held_out_metrics(&items, &test, &probs, scored);
+    write_probs(args.probs_out.as_deref(), &items, &test, &probs)?;
     let training = source_counts(&items, &tr);
     head.meta = json!({
         "command": format!("consult train-sentiment --epochs {}", args.epochs),
@@ -316,6 +317,20 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     std::fs::write(&out, serde_json::to_string(&head)?)?;
     println!("{}", serde_json::to_string_pretty(&metrics)?);
     eprintln!("train-sentiment: wrote {} ({:.1}s training)", out.display(), train_seconds);
+    Ok(())
+}
+
+/// With `--probs-out`: the scored items' grade probabilities as CSV.
+fn write_probs(out: Option<&Path>, items: &[Item], test: &[bool], probs: &[[f32; GRADES]]) -> Result<()> {
+    let Some(out) = out else { return Ok(()) };
+    let mut w = csv::Writer::from_path(out).with_context(|| format!("writing {}", out.display()))?;
+    w.write_record(["key", "source", "grade", "p1", "p2", "p3", "p4", "p5"])?;
+    for i in (0..items.len()).filter(|&i| test[i]) {
+        let mut rec = vec![items[i].key.clone(), format!("{:?}", items[i].source), (items[i].grade + 1).to_string()];
+        rec.extend(probs[i].iter().map(|p| format!("{p:.6}")));
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
     Ok(())
 }
 
@@ -409,6 +424,13 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
             &it.question
         }
     }
+    if args.rescore {
+        let model = tune::TunedSentiment::load(&out, &base, Precision::Fp32, crate::model::default_workers())?;
+        let probs = held_out_probs(&model, items, test, question)?;
+        write_probs(args.probs_out.as_deref(), items, test, &probs)?;
+        println!("{}", serde_json::to_string_pretty(&held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0)))?);
+        return Ok(());
+    }
     let examples: Vec<tune::Example> = tr
         .iter()
         .map(|&i| tune::Example { question: question(&items[i]), text: &items[i].text, grade: items[i].grade, weight: items[i].weight })
@@ -424,12 +446,8 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
     })?;
     let train_seconds = t0.elapsed().as_secs_f64();
     let model = tune::TunedSentiment::load(&tmp, &base, Precision::Fp32, crate::model::default_workers())?;
-    let held: Vec<usize> = (0..items.len()).filter(|&i| test[i]).collect();
-    let pairs: Vec<(&str, &str)> = held.iter().map(|&i| (question(&items[i]), items[i].text.as_str())).collect();
-    let mut probs = vec![[0f32; GRADES]; items.len()];
-    for (&i, p) in held.iter().zip(model.probs(&pairs)?) {
-        probs[i] = p;
-    }
+    let probs = held_out_probs(&model, items, test, question)?;
+    write_probs(args.probs_out.as_deref(), items, test, &probs)?;
     let metrics = held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0));
     let training = source_counts(items, &tr);
     let recipe = tune_recipe(args)?;
@@ -453,6 +471,17 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
     println!("{}", serde_json::to_string_pretty(&metrics)?);
     eprintln!("train-sentiment: wrote {} ({train_seconds:.0}s training)", out.display());
     Ok(())
+}
+
+/// The tuned model's grade probabilities of the scored items (`test`), zeros elsewhere.
+fn held_out_probs(model: &tune::TunedSentiment, items: &[Item], test: &[bool], question: fn(&Item) -> &str) -> Result<Vec<[f32; GRADES]>> {
+    let held: Vec<usize> = (0..items.len()).filter(|&i| test[i]).collect();
+    let pairs: Vec<(&str, &str)> = held.iter().map(|&i| (question(&items[i]), items[i].text.as_str())).collect();
+    let mut probs = vec![[0f32; GRADES]; items.len()];
+    for (&i, p) in held.iter().zip(model.probs(&pairs)?) {
+        probs[i] = p;
+    }
+    Ok(probs)
 }
 
 /// `consult train`: per-code heads from an officer-coded sample.
