@@ -7,7 +7,7 @@ BIN := target/release/consult
 SHARED ?= ../shared
 export CARGO_TERM_COLOR := never
 
-.PHONY: setup setup-render build sentiment-model demo test bench bench-setup train-sentiment reference-vectors clean-reports
+.PHONY: setup setup-render build sentiment-model codebook-examples demo test bench bench-setup train-sentiment reference-vectors clean-reports
 
 setup:
 	bash scripts/setup-venv.sh
@@ -28,14 +28,22 @@ sentiment-model: build
 	elif [ -f $(TUNED)/model.safetensors ]; then echo "sentiment-model: no $(SHARED)/data; keeping $(TUNED)"; \
 	else echo "sentiment-model: no $(SHARED)/data; consult will use the frozen head models/sentiment/head.json"; fi
 
-demo: sentiment-model
+# The default codebook's hand-coded examples (not committed: the statements' text stays in
+# $(SHARED)/data): our 410 labelled Polis statements, which `consult analyse` adds to the
+# codebook's own examples. Without the data, the codebook's own examples are used alone.
+EXAMPLES := models/codebooks/strategic-plan-2022-26.examples.csv
+codebook-examples:
+	@if [ -d $(SHARED)/data/polis ]; then python3 scripts/codebook_examples.py $(SHARED)/data eval/dev/polis_labels.csv $(EXAMPLES); \
+	else echo "codebook-examples: no $(SHARED)/data; the default codebook keeps its own examples only"; fi
+
+demo: sentiment-model codebook-examples
 	rm -rf reports/demo
 	$(BIN) analyse fixtures/strategic-plan-consultation.csv \
 	  --by "Are you responding as..." --by District --out reports/demo
 	@echo "demo: wrote reports/demo/ (summary.md, report.html, tables.xlsx, report.docx, coded_responses.csv, tables/, run.json)"
 
 # The whole suite: unit tests and integration tests on the real model and real data.
-test: sentiment-model setup-render
+test: sentiment-model codebook-examples setup-render
 	$(CARGO) test --release --locked -- --test-threads=1
 
 train-sentiment: build

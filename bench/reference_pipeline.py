@@ -101,6 +101,9 @@ def main():
     ap.add_argument("--model", default=os.path.join(ROOT, "models/all-MiniLM-L6-v2"))
     ap.add_argument("--codebook", default=os.path.join(ROOT, "models/codebooks/strategic-plan-2022-26.toml"))
     ap.add_argument("--settings", default=os.path.join(ROOT, "models/zero-shot.toml"))
+    ap.add_argument("--examples", help="hand-coded statements (text, codes) added to the codebook's examples; "
+                    "default: the codebook's NAME.examples.csv beside it when there is one, as consult does")
+    ap.add_argument("--no-examples", action="store_true")
     tuned = os.path.join(ROOT, "models/sentiment/tuned")
     ap.add_argument("--sentiment-model", "--sentiment-head",
                     default=tuned if os.path.isfile(os.path.join(tuned, "model.safetensors"))
@@ -151,6 +154,13 @@ def main():
     with open(a.settings, "rb") as fh:
         st = tomllib.load(fh)
     codes = cb["codes"]
+    examples = a.examples or os.path.splitext(a.codebook)[0] + ".examples.csv"
+    if not a.no_examples and os.path.isfile(examples):
+        by_id = {c["id"]: c for c in codes}
+        with open(examples, encoding="utf-8-sig", newline="") as fh:
+            for r in csv.DictReader(fh):
+                for code in filter(None, (x.strip() for x in r["codes"].split(";"))):
+                    by_id[code].setdefault("examples", []).append(" ".join(r["text"].split()))
     parents = {c.get("parent") for c in codes if c.get("parent")}
     fallback = cb["fallback"]
     assignable = [c for c in codes if c["id"] not in parents and c["id"] != fallback]

@@ -72,6 +72,15 @@ pub struct AnalyseArgs {
     /// Codebook TOML (default: the embedded draft Strategic Plan 2022-26).
     #[arg(long, value_name = "FILE")]
     pub codebook: Option<PathBuf>,
+    /// Hand-coded statements (columns text, codes) added to the codebook's examples for
+    /// zero-shot coding. Default: the codebook's NAME.examples.csv beside it when there is one
+    /// (for the default codebook, models/codebooks/strategic-plan-2022-26.examples.csv, made
+    /// by `make codebook-examples`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["no_examples", "head"])]
+    pub examples: Option<PathBuf>,
+    /// Compare answers with the codebook's own text and examples only.
+    #[arg(long)]
+    pub no_examples: bool,
     /// Respondent id column (header, unique prefix or 1-based position).
     #[arg(long, value_name = "COLUMN")]
     pub id: Option<String>,

@@ -33,6 +33,18 @@ pub struct Codebook {
     /// Where it came from (`default` or a path); filled in on load.
     #[serde(skip)]
     pub source: String,
+    /// Hand-coded statements added to the codebook's examples ([`Codebook::add_examples`]).
+    #[serde(skip)]
+    pub extra_examples: Option<ExtraExamples>,
+}
+
+/// A file of hand-coded statements whose statements were added to the codebook's examples.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExtraExamples {
+    pub path: String,
+    pub sha256: String,
+    /// Statements read (a statement with several codes is an example of each).
+    pub statements: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +96,61 @@ impl Codebook {
             Some(p) => Self::load(p),
             None => Self::default_plan(),
         }
+    }
+
+    /// Where a codebook's own hand-coded examples live: beside its file, `NAME.examples.csv`
+    /// for `NAME.toml`; for the embedded default, beside the default codebook in `models/`.
+    /// `make codebook-examples` writes the default's from our development labels.
+    pub fn examples_path(codebook_file: Option<&Path>) -> std::path::PathBuf {
+        match codebook_file {
+            Some(p) => p.with_extension("examples.csv"),
+            None => crate::models_root().join("codebooks").join(
+                Path::new(DEFAULT_PATH).with_extension("examples.csv").file_name().expect("a file name"),
+            ),
+        }
+    }
+
+    /// Adds hand-coded statements to the examples the zero-shot classifier compares answers
+    /// with: a table (CSV, XLSX, ...) with columns `text` and `codes` (semicolon-separated
+    /// code ids, sub-outcomes or codes that stand alone). Every row must carry a statement and
+    /// codes of this codebook; an error names the file, line and column.
+    pub fn add_examples(&mut self, path: &Path) -> Result<usize> {
+        let t = crate::input::Table::read(path)?;
+        let (tc, cc) = (t.column("text")?, t.column("codes")?);
+        if let Some(r) = t.rejected.first() {
+            bail!("{}: line {}: {}", path.display(), r.line, r.reason);
+        }
+        let mut added: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in &t.rows {
+            let text = crate::normalise::tidy(&r.fields[tc]);
+            if text.is_empty() {
+                bail!("{}: line {}, column text: no statement", path.display(), r.line);
+            }
+            let codes: Vec<&str> = r.fields[cc].split(';').map(str::trim).filter(|c| !c.is_empty()).collect();
+            if codes.is_empty() {
+                bail!("{}: line {}, column codes: no code", path.display(), r.line);
+            }
+            for c in codes {
+                if self.get(c).is_none() {
+                    bail!("{}: line {}, column codes: code {c:?} is not in the codebook {}", path.display(), r.line, self.source);
+                }
+                if self.has_children(c) {
+                    bail!("{}: line {}, column codes: {c:?} is an outcome; give its sub-outcomes", path.display(), r.line);
+                }
+                added.entry(c.to_string()).or_default().push(text.clone());
+            }
+        }
+        for code in &mut self.codes {
+            if let Some(more) = added.remove(&code.id) {
+                code.examples.extend(more);
+            }
+        }
+        self.extra_examples = Some(ExtraExamples {
+            path: path.display().to_string(),
+            sha256: crate::model::file_sha256(path)?,
+            statements: t.rows.len(),
+        });
+        Ok(t.rows.len())
     }
 
     /// Parses TOML without validating structure (see [`Codebook::check`]).
@@ -162,7 +229,7 @@ impl Codebook {
                 examples: vec![],
             });
         }
-        let mut cb = Codebook { name: name.to_string(), version: "from gold codes".into(), fallback: "other".into(), codes, sha256: String::new(), source: String::new() };
+        let mut cb = Codebook { name: name.to_string(), version: "from gold codes".into(), fallback: "other".into(), codes, sha256: String::new(), source: String::new(), extra_examples: None };
         let text = cb.to_toml();
         cb.sha256 = hex(&Sha256::digest(text.as_bytes()));
         cb.source = "generated from gold codes".into();
@@ -233,6 +300,24 @@ mod tests {
         assert_eq!(cb.fallback, "other");
         assert_eq!(cb.outcome_of("8.2"), "8");
         assert_eq!(cb.outcome_of("finance"), "finance");
+    }
+
+    #[test]
+    fn hand_coded_statements_join_the_examples_of_each_of_their_codes() {
+        let mut cb = Codebook::default_plan().unwrap();
+        let before = |cb: &Codebook, id: &str| cb.get(id).unwrap().examples.len();
+        let (n52, n93) = (before(&cb, "5.2"), before(&cb, "9.3"));
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ex.csv");
+        std::fs::write(&f, "id,text,codes\na,A community garden  on the estate,5.2;9.3\nb,More benches in the park,5.2\n").unwrap();
+        assert_eq!(cb.add_examples(&f).unwrap(), 2);
+        assert_eq!(before(&cb, "5.2"), n52 + 2);
+        assert_eq!(before(&cb, "9.3"), n93 + 1);
+        assert_eq!(cb.get("9.3").unwrap().examples.last().unwrap(), "A community garden on the estate");
+        let x = cb.extra_examples.as_ref().unwrap();
+        assert_eq!((x.statements, x.sha256.len()), (2, 64));
+        assert_eq!(Codebook::examples_path(Some(Path::new("a/b.toml"))), Path::new("a/b.examples.csv"));
+        assert!(Codebook::examples_path(None).ends_with("codebooks/strategic-plan-2022-26.examples.csv"));
     }
 
     #[test]

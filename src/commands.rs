@@ -104,11 +104,21 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         }
     };
     let head_codebook = args.head.as_ref().map(|d| d.join("codebook.toml")).filter(|p| p.is_file());
-    let codebook = Codebook::load_or_default(args.codebook.as_deref().or(head_codebook.as_deref()))?;
+    let mut codebook = Codebook::load_or_default(args.codebook.as_deref().or(head_codebook.as_deref()))?;
     let trained = match &args.head {
         Some(dir) => Some(CodeHead::load(dir)?),
         None => None,
     };
+    // Hand-coded statements join the codebook's examples (zero-shot coding only).
+    let examples = match (&args.examples, args.no_examples || trained.is_some()) {
+        (Some(p), _) => Some(p.clone()),
+        (None, false) => Some(Codebook::examples_path(args.codebook.as_deref())).filter(|p| p.is_file()),
+        (None, true) => None,
+    };
+    if let Some(p) = &examples {
+        let n = codebook.add_examples(p)?;
+        say(format!("codebook: {n} hand-coded statements from {} join its examples", p.display()));
+    }
     let settings = match &args.settings {
         Some(p) => Settings::load(p)?,
         None => Settings::default_settings(),
@@ -279,9 +289,14 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let (model_line, method) = match &trained {
         None => (
             format!("{} (sentence embeddings, zero-shot similarity to the codebook; {tone_line})", info.name),
-            "compared with each sub-outcome's description in the codebook (zero-shot similarity: a code is given \
-             when the answer, or one of its sentences, is close enough to it)"
-                .to_string(),
+            format!(
+                "compared with each sub-outcome's description and example statements in the codebook{} (zero-shot \
+                 similarity: a code is given when the answer, or one of its sentences, is close enough to it)",
+                match &codebook.extra_examples {
+                    Some(x) => format!(", with {} statements coded by hand as further examples", x.statements),
+                    None => String::new(),
+                }
+            ),
         ),
         Some(h) => (
             format!("{} (sentence embeddings, heads trained on officer-coded answers; {tone_line})", info.name),
@@ -339,7 +354,8 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             "campaigns": q.campaigns.iter().map(|(id, n)| json!({"id": id, "size": n})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "model": info,
-        "codebook": {"name": codebook.name, "version": codebook.version, "source": codebook.source, "sha256": codebook.sha256},
+        "codebook": {"name": codebook.name, "version": codebook.version, "source": codebook.source, "sha256": codebook.sha256,
+                     "examples_added": codebook.extra_examples},
         "classifier": match &trained {
             None => json!({"method": "zero-shot", "settings": settings}),
             Some(h) => json!({"method": "trained heads", "head": args.head.as_ref().map(|p| p.display().to_string()), "meta": h.meta}),

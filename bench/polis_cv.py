@@ -1,0 +1,83 @@
+"""What hand-coded statements add to the default codebook, measured without scoring any
+statement against itself. Five-fold cross-validation on our Polis development labels
+(eval/dev/polis_labels.csv), folds by the FNV-1a hash of `file#comment_id`: each fold is coded
+by `consult analyse --examples` with the other four folds' statements as the hand-coded
+examples (what `make codebook-examples` gives the default codebook, less the fold), and the
+five folds' coded answers are scored together with `consult evaluate`, beside zero-shot coding
+with the codebook's own examples only (`--no-examples`) on the same statements.
+With --head, the same folds are also coded by heads that `consult train` learns from the
+codebook's example statements plus the other four folds (5 x ~70 s).
+
+Usage (from the repository root): python3 bench/polis_cv.py ../shared/data OUTDIR [--head]
+"""
+import csv
+import os
+import subprocess
+import sys
+import tomllib
+
+from common import fnv1a, tidy
+
+data, out = sys.argv[1], sys.argv[2]
+heads = "--head" in sys.argv[3:]
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+binary = os.environ.get("CONSULT_BIN", os.path.join(root, "target/release/consult"))
+codebook = os.path.join(root, "models/codebooks/strategic-plan-2022-26.toml")
+SUB = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4"
+os.makedirs(out, exist_ok=True)
+
+
+def consult(*args):
+    subprocess.run([binary, *args], check=True, stdout=None if args[0] == "evaluate" else subprocess.DEVNULL)
+
+
+def write(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+texts = {}
+for f in ("bg2050-volunteers.csv", "london.youth.policing.csv"):
+    with open(os.path.join(data, "polis", f), encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            texts[f"{f}#{r['comment-id'].strip()}"] = tidy(r["comment-body"])
+with open(os.path.join(root, "eval/dev/polis_labels.csv"), encoding="utf-8") as fh:
+    polis = [(f"{r['file']}#{r['comment_id'].strip()}", r["codes"]) for r in csv.DictReader(fh)]
+polis = [(k, texts[k], c) for k, c in polis]
+with open(codebook, "rb") as fh:
+    book = tomllib.load(fh)
+examples = [(f"example#{c['id']}#{i}", tidy(e), c["id"]) for c in book["codes"] for i, e in enumerate(c.get("examples", []))]
+write(f"{out}/polis_gold.csv", ["id", "codes"], [(k, c) for k, _, c in polis])
+write(f"{out}/polis_input.csv", ["id", "text"], [(k, t) for k, t, _ in polis])
+
+methods = ["examples"] + (["head"] if heads else [])
+coded = {m: [] for m in methods}
+for k in range(5):
+    d = f"{out}/fold{k}"
+    os.makedirs(d, exist_ok=True)
+    test = [p for p in polis if fnv1a(p[0]) % 5 == k]
+    rest = [p for p in polis if fnv1a(p[0]) % 5 != k]
+    write(f"{d}/input.csv", ["id", "text"], [(i, t) for i, t, _ in test])
+    write(f"{d}/examples.csv", ["id", "text", "codes"], rest)
+    consult("analyse", f"{d}/input.csv", "--id", "id", "--text", "text", "--examples", f"{d}/examples.csv", "--quiet", "--out", f"{d}/examples")
+    if heads:
+        write(f"{d}/train_gold.csv", ["id", "text", "codes"], examples + rest)
+        consult("train", "--gold", f"{d}/train_gold.csv", "--codebook", codebook, "--out", f"{d}/head_model")
+        consult("analyse", f"{d}/input.csv", "--id", "id", "--text", "text", "--head", f"{d}/head_model", "--quiet", "--out", f"{d}/head")
+    for m in methods:
+        with open(f"{d}/{m}/coded_responses.csv", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        coded[m] += rows if not coded[m] else rows[1:]
+for m in methods:
+    with open(f"{out}/{m}_coded.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(coded[m])
+print("== zero-shot, the codebook's own examples only (--no-examples), all 410 statements", flush=True)
+consult("analyse", f"{out}/polis_input.csv", "--id", "id", "--text", "text", "--no-examples", "--quiet", "--out", f"{out}/own")
+consult("evaluate", "--only", SUB, f"{out}/own/coded_responses.csv", f"{out}/polis_gold.csv")
+print("== zero-shot with the other folds' statements as hand-coded examples (5-fold cross-validation)", flush=True)
+consult("evaluate", "--only", SUB, f"{out}/examples_coded.csv", f"{out}/polis_gold.csv")
+if heads:
+    print("== heads learnt from the codebook's examples and the other folds (5-fold cross-validation)", flush=True)
+    consult("evaluate", "--only", SUB, f"{out}/head_coded.csv", f"{out}/polis_gold.csv")

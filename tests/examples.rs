@@ -1,0 +1,129 @@
+//! Hand-coded statements as further codebook examples (`consult analyse --examples`), on the
+//! real model and our Polis development labels: statements never seen as examples are coded
+//! better with the other statements as examples than with the codebook's own examples alone.
+
+mod common;
+
+use common::read_csv;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::prelude::*;
+
+const SUB: &str = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4";
+
+/// The FNV-1a fold (0-4) of a statement's key, as bench/polis_cv.py splits them.
+fn fold(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in key.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    h % 5
+}
+
+fn write(path: &Path, header: &[&str], rows: &[Vec<String>]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(header).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// Sub-outcome micro- and macro-F1 of a run's coded answers against the gold file.
+fn f1(coded: &Path, gold: &Path, out: &Path) -> (f64, f64) {
+    Command::cargo_bin("consult").unwrap().args(["evaluate", "--only", SUB]).arg(coded).arg(gold).arg("--csv").arg(out).assert().success();
+    let (_, rows) = read_csv(out);
+    let get = |which: &str| rows.iter().find(|r| r[0] == "code" && r[1] == which).map(|r| r[4].parse::<f64>().unwrap()).unwrap();
+    (get("micro"), get("macro"))
+}
+
+#[test]
+fn hand_coded_examples_raise_agreement_on_statements_never_seen() {
+    let repo = common::repo();
+    let data = common::shared_data();
+    let mut texts: HashMap<String, String> = HashMap::new();
+    for f in ["bg2050-volunteers.csv", "london.youth.policing.csv"] {
+        let (h, rows) = read_csv(&data.join("polis").join(f));
+        let (id, body) = (h.iter().position(|c| c == "comment-id").unwrap(), h.iter().position(|c| c == "comment-body").unwrap());
+        for r in rows {
+            texts.insert(format!("{f}#{}", r[id].trim()), r[body].clone());
+        }
+    }
+    let (h, labels) = read_csv(&repo.join("eval/dev/polis_labels.csv"));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let (mut test, mut examples, mut gold) = (Vec::new(), Vec::new(), Vec::new());
+    for r in &labels {
+        let key = format!("{}#{}", r[col("file")], r[col("comment_id")]);
+        let row = vec![key.clone(), texts[&key].clone(), r[col("codes")].clone()];
+        gold.push(vec![key.clone(), row[2].clone()]);
+        if fold(&key) == 0 {
+            test.push(row[..2].to_vec());
+        } else {
+            examples.push(row);
+        }
+    }
+    assert!(test.len() > 60 && examples.len() > 300, "{} / {}", test.len(), examples.len());
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    write(&p("input.csv"), &["id", "text"], &test);
+    write(&p("examples.csv"), &["id", "text", "codes"], &examples);
+    write(&p("gold.csv"), &["id", "codes"], &gold);
+    let run = |out: &str, extra: &[&str]| {
+        Command::cargo_bin("consult")
+            .unwrap()
+            .current_dir(&repo)
+            .arg("analyse")
+            .arg(p("input.csv"))
+            .args(["--id", "id", "--text", "text", "--quiet"])
+            .args(extra)
+            .arg("--out")
+            .arg(p(out))
+            .assert()
+            .success();
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(p(out).join("run.json")).unwrap()).unwrap()
+    };
+    let with = run("with", &["--examples", p("examples.csv").to_str().unwrap()]);
+    let own = run("own", &["--no-examples"]);
+    // run.json says which statements joined the codebook's examples.
+    assert_eq!(with["codebook"]["examples_added"]["statements"], examples.len());
+    assert!(own["codebook"]["examples_added"].is_null(), "{}", own["codebook"]);
+    let (wmi, wma) = f1(&p("with/coded_responses.csv"), &p("gold.csv"), &p("with.csv"));
+    let (omi, oma) = f1(&p("own/coded_responses.csv"), &p("gold.csv"), &p("own.csv"));
+    eprintln!("fold 0: own examples micro {omi:.3} macro {oma:.3}; with hand-coded examples micro {wmi:.3} macro {wma:.3}");
+    assert!(wmi >= 0.65 && wmi >= omi + 0.05, "micro-F1 {wmi:.3} with examples, {omi:.3} without");
+    assert!(wma >= oma, "macro-F1 {wma:.3} with examples, {oma:.3} without");
+}
+
+#[test]
+fn examples_file_errors_name_the_file_line_and_column() {
+    let repo = common::repo();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "id,text\n1,More buses please\n").unwrap();
+    for (body, needle) in [
+        ("text,codes\nMore trees,5.2\nFix the roads,8.9\n", "line 3, column codes: code \"8.9\" is not in the codebook"),
+        ("text,codes\nMore trees,5\n", "line 2, column codes: \"5\" is an outcome"),
+        ("text,codes\n,5.2\n", "line 2, column text: no statement"),
+        ("statement,codes\nMore trees,5.2\n", "text"),
+    ] {
+        let ex = dir.path().join("ex.csv");
+        std::fs::write(&ex, body).unwrap();
+        let out = Command::cargo_bin("consult")
+            .unwrap()
+            .current_dir(&repo)
+            .arg("analyse")
+            .arg(&input)
+            .args(["--id", "id", "--text", "text", "--quiet", "--examples"])
+            .arg(&ex)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{body}");
+        assert!(err.contains("ex.csv") && err.contains(needle), "{body}: {err}");
+    }
+}
