@@ -29,11 +29,11 @@ sentiment-model: build
 	else echo "sentiment-model: no $(SHARED)/data; consult will use the frozen head models/sentiment/head.json"; fi
 
 # The default codebook's hand-coded examples (not committed: the statements' text stays in
-# $(SHARED)/data): our 410 labelled Polis statements, which `consult analyse` adds to the
+# $(SHARED)/data): our 410 labelled Polis statements and 121 manifesto sentences, which `consult analyse` adds to the
 # codebook's own examples. Without the data, the codebook's own examples are used alone.
 EXAMPLES := models/codebooks/strategic-plan-2022-26.examples.csv
 codebook-examples:
-	@if [ -d $(SHARED)/data/polis ]; then python3 scripts/codebook_examples.py $(SHARED)/data eval/dev/polis_labels.csv $(EXAMPLES); \
+	@if [ -d $(SHARED)/data/polis ]; then python3 scripts/codebook_examples.py $(SHARED)/data eval/dev/polis_labels.csv eval/dev/manifesto_code_labels.csv $(EXAMPLES); \
 	else echo "codebook-examples: no $(SHARED)/data; the default codebook keeps its own examples only"; fi
 
 demo: sentiment-model codebook-examples

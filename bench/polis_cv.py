@@ -1,8 +1,9 @@
 """What hand-coded statements add to the default codebook, measured without scoring any
 statement against itself. Five-fold cross-validation on our Polis development labels
 (eval/dev/polis_labels.csv), folds by the FNV-1a hash of `file#comment_id`: each fold is coded
-by `consult analyse --examples` with the other four folds' statements as the hand-coded
-examples (what `make codebook-examples` gives the default codebook, less the fold), and the
+by `consult analyse --examples` with the other four folds' statements and our 121 manifesto
+sentences (eval/dev/manifesto_code_labels.csv) as the hand-coded examples (what
+`make codebook-examples` gives the default codebook, less the fold), and the
 five folds' coded answers are scored together with `consult evaluate`, beside zero-shot coding
 with the codebook's own examples only (`--no-examples`) on the same statements.
 With --head, the same folds are also coded by heads that `consult train` learns from the
@@ -46,6 +47,12 @@ for f in ("bg2050-volunteers.csv", "london.youth.policing.csv"):
 with open(os.path.join(root, "eval/dev/polis_labels.csv"), encoding="utf-8") as fh:
     polis = [(f"{r['file']}#{r['comment_id'].strip()}", r["codes"]) for r in csv.DictReader(fh)]
 polis = [(k, texts[k], c) for k, c in polis]
+manifesto = []
+with open(os.path.join(root, "eval/dev/manifesto_code_labels.csv"), encoding="utf-8") as fh:
+    for r in csv.DictReader(fh):
+        with open(os.path.join(data, "manifestos", r["file"]), encoding="utf-8") as mf:
+            row = list(csv.DictReader(mf))[int(r["row"]) - 1]
+        manifesto.append((f"{r['file']}#{r['row']}", tidy(row.get("text") or row.get("content")), r["codes"]))
 with open(codebook, "rb") as fh:
     book = tomllib.load(fh)
 examples = [(f"example#{c['id']}#{i}", tidy(e), c["id"]) for c in book["codes"] for i, e in enumerate(c.get("examples", []))]
@@ -60,7 +67,7 @@ for k in range(5):
     test = [p for p in polis if fnv1a(p[0]) % 5 == k]
     rest = [p for p in polis if fnv1a(p[0]) % 5 != k]
     write(f"{d}/input.csv", ["id", "text"], [(i, t) for i, t, _ in test])
-    write(f"{d}/examples.csv", ["id", "text", "codes"], rest)
+    write(f"{d}/examples.csv", ["id", "text", "codes"], rest + manifesto)
     consult("analyse", f"{d}/input.csv", "--id", "id", "--text", "text", "--examples", f"{d}/examples.csv", "--quiet", "--out", f"{d}/examples")
     if heads:
         write(f"{d}/train_gold.csv", ["id", "text", "codes"], examples + rest)
@@ -76,7 +83,7 @@ for m in methods:
 print("== zero-shot, the codebook's own examples only (--no-examples), all 410 statements", flush=True)
 consult("analyse", f"{out}/polis_input.csv", "--id", "id", "--text", "text", "--no-examples", "--quiet", "--out", f"{out}/own")
 consult("evaluate", "--only", SUB, f"{out}/own/coded_responses.csv", f"{out}/polis_gold.csv")
-print("== zero-shot with the other folds' statements as hand-coded examples (5-fold cross-validation)", flush=True)
+print("== zero-shot with the other folds' statements and the manifesto sentences as hand-coded examples (5-fold cross-validation)", flush=True)
 consult("evaluate", "--only", SUB, f"{out}/examples_coded.csv", f"{out}/polis_gold.csv")
 if heads:
     print("== heads learnt from the codebook's examples and the other folds (5-fold cross-validation)", flush=True)
