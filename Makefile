@@ -29,7 +29,7 @@ sentiment-model: build
 	else echo "sentiment-model: no $(SHARED)/data; consult will use the frozen head models/sentiment/head.json"; fi
 
 # The default codebook's hand-coded examples (not committed: the statements' text stays in
-# $(SHARED)/data): our 410 labelled Polis statements and 121 manifesto sentences, which `consult analyse` adds to the
+# $(SHARED)/data): our 410 labelled Polis statements and 212 manifesto sentences, which `consult analyse` adds to the
 # codebook's own examples. Without the data, the codebook's own examples are used alone.
 EXAMPLES := models/codebooks/strategic-plan-2022-26.examples.csv
 codebook-examples:

@@ -1,8 +1,8 @@
 """What hand-coded statements add to the default codebook, measured without scoring any
 statement against itself. Five-fold cross-validation on our Polis development labels
 (eval/dev/polis_labels.csv), folds by the FNV-1a hash of `file#comment_id`: each fold is coded
-by `consult analyse --examples` with the other four folds' statements and our 121 manifesto
-sentences (eval/dev/manifesto_code_labels.csv) as the hand-coded examples (what
+by `consult analyse --examples` with the other four folds' statements and our manifesto
+sentences (eval/dev/manifesto_code_labels.csv, 212) as the hand-coded examples (what
 `make codebook-examples` gives the default codebook, less the fold), and the
 five folds' coded answers are scored together with `consult evaluate`, beside zero-shot coding
 with the codebook's own examples only (`--no-examples`) on the same statements.

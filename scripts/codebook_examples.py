@@ -2,7 +2,7 @@
 not committed) from our development labels, which hold ids and codes only, and the statements'
 text in the shared data:
   - eval/dev/polis_labels.csv: 410 Polis statements (../shared/data/polis);
-  - eval/dev/manifesto_code_labels.csv: 121 manifesto sentences (../shared/data/manifestos),
+  - eval/dev/manifesto_code_labels.csv: 212 manifesto sentences (../shared/data/manifestos),
     none from the third that BENCHMARKS.md scores.
 `consult analyse` adds them to the codebook's own example statements when it codes zero-shot
 (`make codebook-examples`).
