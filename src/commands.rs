@@ -117,6 +117,13 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
     if let Some(p) = &examples {
         let n = codebook.add_examples(p)?;
+        // The default codebook's own file is named as the codebook is, not by where this
+        // checkout sits, so run.json stays the same on every machine.
+        if args.examples.is_none() && args.codebook.is_none() {
+            if let Some(x) = codebook.extra_examples.as_mut() {
+                x.path = format!("default ({})", Path::new(crate::codebook::DEFAULT_PATH).with_extension("examples.csv").display());
+            }
+        }
         say(format!("codebook: {n} hand-coded statements from {} join its examples", p.display()));
     }
     let settings = match &args.settings {

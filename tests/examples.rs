@@ -127,3 +127,31 @@ fn examples_file_errors_name_the_file_line_and_column() {
         assert!(err.contains("ex.csv") && err.contains(needle), "{body}: {err}");
     }
 }
+
+#[test]
+fn default_codebook_takes_its_hand_coded_examples_and_says_so() {
+    let repo = common::repo();
+    // `make test` builds it first (`make codebook-examples`, from ../shared/data).
+    let ex = repo.join("models/codebooks/strategic-plan-2022-26.examples.csv");
+    assert!(ex.is_file(), "{} is missing: run `make codebook-examples`", ex.display());
+    let (_, rows) = read_csv(&ex);
+    assert!(rows.len() > 600, "{} statements", rows.len());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "id,text\n1,More buses to the villages please\n2,Plant more trees along the main road\n").unwrap();
+    Command::cargo_bin("consult")
+        .unwrap()
+        .current_dir(&repo)
+        .arg("analyse")
+        .arg(&input)
+        .args(["--id", "id", "--text", "text", "--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .success();
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/run.json")).unwrap()).unwrap();
+    let added = &run["codebook"]["examples_added"];
+    assert_eq!(added["statements"], rows.len(), "{added}");
+    assert_eq!(added["path"], "default (models/codebooks/strategic-plan-2022-26.examples.csv)");
+    let summary = std::fs::read_to_string(dir.path().join("out/summary.md")).unwrap();
+    assert!(summary.contains(&format!("with {} statements coded by hand as further examples", rows.len())), "methods note");
+}
