@@ -14,15 +14,6 @@ use assert_cmd::prelude::*;
 
 const SUB: &str = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4";
 
-/// The FNV-1a fold (0-4) of a statement's key, as bench/polis_cv.py splits them.
-fn fold(key: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in key.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-    }
-    h % 5
-}
-
 fn write(path: &Path, header: &[&str], rows: &[Vec<String>]) {
     let mut w = csv::Writer::from_path(path).unwrap();
     w.write_record(header).unwrap();
@@ -59,7 +50,7 @@ fn hand_coded_examples_raise_agreement_on_statements_never_seen() {
         let key = format!("{}#{}", r[col("file")], r[col("comment_id")]);
         let row = vec![key.clone(), texts[&key].clone(), r[col("codes")].clone()];
         gold.push(vec![key.clone(), row[2].clone()]);
-        if fold(&key) == 0 {
+        if consult::train::fold_of(&key) == 0 {
             test.push(row[..2].to_vec());
         } else {
             examples.push(row);
