@@ -19,6 +19,27 @@ def tidy(s):
     return " ".join(s.split())
 
 
+def write_csv(path, header, rows):
+    """Writes rows under a header as UTF-8 CSV."""
+    import csv
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def polis_texts(data):
+    """The Polis statements' text by `file#comment-id` (the key our labels use), tidied."""
+    import csv
+    import os
+    texts = {}
+    for f in ("bg2050-volunteers.csv", "london.youth.policing.csv"):
+        with open(os.path.join(data, "polis", f), encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                texts[f"{f}#{r['comment-id'].strip()}"] = tidy(r["comment-body"])
+    return texts
+
+
 def load_fft_sets(d):
     """An NHS FFT split written by bench/fft_sets.py or bench/fft_dev_split.py: the training
     rows (id, question, text, codes), the test answers as (id, text, question), the test

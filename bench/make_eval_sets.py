@@ -12,29 +12,22 @@ Usage: python3 bench/make_eval_sets.py SHARED_DATA OUT_DIR
 """
 import csv, glob, hashlib, os, sys
 
-from common import tidy
+from common import polis_texts, tidy, write_csv
 
 data, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def write(name, header, rows):
-    with open(os.path.join(out, name), "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
+    write_csv(os.path.join(out, name), header, rows)
 
 # Polis development set.
-texts = {}
-for f in ("bg2050-volunteers.csv", "london.youth.policing.csv"):
-    with open(os.path.join(data, "polis", f), encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            texts[(f, r["comment-id"].strip())] = tidy(r["comment-body"])
+texts = polis_texts(data)
 inp, gold = [], []
 with open(os.path.join(root, "eval/dev/polis_labels.csv"), encoding="utf-8") as fh:
     for r in csv.DictReader(fh):
         key = f"{r['file']}#{r['comment_id']}"
-        inp.append((key, texts[(r["file"], r["comment_id"])]))
+        inp.append((key, texts[key]))
         gold.append((key, r["codes"]))
 write("polis_input.csv", ["id", "text"], inp)
 write("polis_gold.csv", ["id", "codes"], gold)

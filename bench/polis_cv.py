@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tomllib
 
-from common import fnv1a, tidy
+from common import fnv1a, polis_texts, tidy, write_csv as write
 
 data, out = sys.argv[1], sys.argv[2]
 heads = "--head" in sys.argv[3:]
@@ -32,18 +32,7 @@ def consult(*args):
     subprocess.run([binary, *args], check=True, stdout=None if args[0] == "evaluate" else subprocess.DEVNULL)
 
 
-def write(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-
-
-texts = {}
-for f in ("bg2050-volunteers.csv", "london.youth.policing.csv"):
-    with open(os.path.join(data, "polis", f), encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            texts[f"{f}#{r['comment-id'].strip()}"] = tidy(r["comment-body"])
+texts = polis_texts(data)
 with open(os.path.join(root, "eval/dev/polis_labels.csv"), encoding="utf-8") as fh:
     polis = [(f"{r['file']}#{r['comment_id'].strip()}", r["codes"]) for r in csv.DictReader(fh)]
 polis = [(k, texts[k], c) for k, c in polis]
