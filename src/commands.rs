@@ -583,7 +583,7 @@ pub fn inspect(input: &Path, sheet: Option<&str>, header_rows: Option<usize>) ->
 pub fn codebook(check: Option<&Path>) -> Result<()> {
     match check {
         Some(p) => {
-            let cb = Codebook::load(p)?;
+            let mut cb = Codebook::load(p)?;
             let assignable = cb.assignable().len();
             println!(
                 "{}: ok: {} codes ({} assignable), {} example statements, sha256 {}",
@@ -593,6 +593,12 @@ pub fn codebook(check: Option<&Path>) -> Result<()> {
                 cb.codes.iter().map(|c| c.examples.len()).sum::<usize>(),
                 cb.sha256
             );
+            // Its hand-coded examples beside it, which `analyse` would add, are checked too.
+            let ex = Codebook::examples_path(Some(p));
+            if ex.is_file() {
+                let n = cb.add_examples(&ex)?;
+                println!("{}: ok: {n} hand-coded statements", ex.display());
+            }
         }
         None => print!("{}", crate::codebook::DEFAULT_TOML),
     }

@@ -146,3 +146,20 @@ fn default_codebook_takes_its_hand_coded_examples_and_says_so() {
     let summary = std::fs::read_to_string(dir.path().join("out/summary.md")).unwrap();
     assert!(summary.contains(&format!("with {} statements coded by hand as further examples", rows.len())), "methods note");
 }
+
+#[test]
+fn codebook_check_also_checks_the_examples_beside_it() {
+    let repo = common::repo();
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("plan.toml");
+    std::fs::copy(repo.join("models/codebooks/strategic-plan-2022-26.toml"), &book).unwrap();
+    let check = || Command::cargo_bin("consult").unwrap().arg("codebook").arg("--check").arg(&book).output().unwrap();
+    std::fs::write(dir.path().join("plan.examples.csv"), "text,codes\nMore trees,5.2\nMore buses,8.2;5.4\n").unwrap();
+    let out = check();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("plan.examples.csv: ok: 2 hand-coded statements"));
+    std::fs::write(dir.path().join("plan.examples.csv"), "text,codes\nMore trees,5.9\n").unwrap();
+    let out = check();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plan.examples.csv: line 2, column codes: code \"5.9\""));
+}
