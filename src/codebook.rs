@@ -45,6 +45,8 @@ pub struct ExtraExamples {
     pub sha256: String,
     /// Statements read (a statement with several codes is an example of each).
     pub statements: usize,
+    /// Rows left out because their `status` was not `coded` (a coded_responses.csv).
+    pub rows_not_coded: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,15 +115,19 @@ impl Codebook {
     /// Adds hand-coded statements to the examples the zero-shot classifier compares answers
     /// with: a table (CSV, XLSX, ...) with columns `text` and `codes` (semicolon-separated
     /// code ids, sub-outcomes or codes that stand alone). Every row must carry a statement and
-    /// codes of this codebook; an error names the file, line and column.
+    /// codes of this codebook; an error names the file, line and column. A table with a
+    /// `status` column (a `coded_responses.csv`, its codes checked and corrected by an
+    /// officer) gives only its `coded` rows. Returns the statements added.
     pub fn add_examples(&mut self, path: &Path) -> Result<usize> {
         let t = crate::input::Table::read(path)?;
         let (tc, cc) = (t.column("text")?, t.column("codes")?);
         if let Some(r) = t.rejected.first() {
             bail!("{}: line {}: {}", path.display(), r.line, r.reason);
         }
+        let status = t.headers.iter().position(|h| h == "status");
+        let rows: Vec<&crate::input::Row> = t.rows.iter().filter(|r| status.is_none_or(|s| r.fields[s].trim() == "coded")).collect();
         let mut added: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for r in &t.rows {
+        for r in &rows {
             let text = crate::normalise::tidy(&r.fields[tc]);
             if text.is_empty() {
                 bail!("{}: line {}, column text: no statement", path.display(), r.line);
@@ -148,9 +154,10 @@ impl Codebook {
         self.extra_examples = Some(ExtraExamples {
             path: path.display().to_string(),
             sha256: crate::model::file_sha256(path)?,
-            statements: t.rows.len(),
+            statements: rows.len(),
+            rows_not_coded: t.rows.len() - rows.len(),
         });
-        Ok(t.rows.len())
+        Ok(rows.len())
     }
 
     /// Parses TOML without validating structure (see [`Codebook::check`]).

@@ -163,3 +163,40 @@ fn codebook_check_also_checks_the_examples_beside_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("plan.examples.csv: line 2, column codes: code \"5.9\""));
 }
+
+#[test]
+fn a_coded_responses_file_serves_as_examples_by_its_coded_rows() {
+    // An officer checks and corrects coded_responses.csv; the next run takes its coded rows
+    // as examples and leaves blank answers out.
+    let repo = common::repo();
+    let dir = tempfile::tempdir().unwrap();
+    Command::cargo_bin("consult")
+        .unwrap()
+        .current_dir(&repo)
+        .arg("analyse")
+        .arg(repo.join("fixtures/strategic-plan-consultation.csv"))
+        .args(["--quiet", "--no-examples", "--out"])
+        .arg(dir.path().join("first"))
+        .assert()
+        .success();
+    let coded = dir.path().join("first/coded_responses.csv");
+    let (h, rows) = read_csv(&coded);
+    let status = h.iter().position(|c| c == "status").unwrap();
+    let n_coded = rows.iter().filter(|r| r[status] == "coded").count();
+    assert!(n_coded > 400 && n_coded < rows.len(), "{n_coded} of {}", rows.len());
+    Command::cargo_bin("consult")
+        .unwrap()
+        .current_dir(&repo)
+        .arg("analyse")
+        .arg(repo.join("fixtures/strategic-plan-consultation.csv"))
+        .args(["--quiet", "--examples"])
+        .arg(&coded)
+        .arg("--out")
+        .arg(dir.path().join("second"))
+        .assert()
+        .success();
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("second/run.json")).unwrap()).unwrap();
+    let added = &run["codebook"]["examples_added"];
+    assert_eq!(added["statements"], n_coded, "{added}");
+    assert_eq!(added["rows_not_coded"], rows.len() - n_coded, "{added}");
+}
