@@ -45,8 +45,14 @@ pub struct ExtraExamples {
     pub sha256: String,
     /// Statements read (a statement with several codes is an example of each).
     pub statements: usize,
-    /// Rows left out because their `status` was not `coded` (a coded_responses.csv).
-    pub rows_not_coded: usize,
+    /// Rows left out because their `status` was not `coded` (a coded_responses.csv), or
+    /// because a `checked` column did not mark them as checked.
+    pub rows_left_out: usize,
+}
+
+/// Whether a `checked` cell marks its row as checked by a person.
+fn is_checked(cell: &str) -> bool {
+    matches!(cell.trim().to_lowercase().as_str(), "yes" | "y" | "true" | "1" | "x" | "checked" | "\u{2713}" | "\u{2714}")
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,15 +123,23 @@ impl Codebook {
     /// code ids, sub-outcomes or codes that stand alone). Every row must carry a statement and
     /// codes of this codebook; an error names the file, line and column. A table with a
     /// `status` column (a `coded_responses.csv`, its codes checked and corrected by an
-    /// officer) gives only its `coded` rows. Returns the statements added.
+    /// officer) gives only its `coded` rows; a table with a `checked` column only the rows
+    /// marked there (yes, y, x, 1, true, ✓), so that unchecked machine codes never become
+    /// examples. Returns the statements added.
     pub fn add_examples(&mut self, path: &Path) -> Result<usize> {
         let t = crate::input::Table::read(path)?;
         let (tc, cc) = (t.column("text")?, t.column("codes")?);
         if let Some(r) = t.rejected.first() {
             bail!("{}: line {}: {}", path.display(), r.line, r.reason);
         }
-        let status = t.headers.iter().position(|h| h == "status");
-        let rows: Vec<&crate::input::Row> = t.rows.iter().filter(|r| status.is_none_or(|s| r.fields[s].trim() == "coded")).collect();
+        let col = |name: &str| t.headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+        let (status, checked) = (col("status"), col("checked"));
+        let rows: Vec<&crate::input::Row> = t
+            .rows
+            .iter()
+            .filter(|r| status.is_none_or(|s| r.fields[s].trim() == "coded"))
+            .filter(|r| checked.is_none_or(|c| is_checked(&r.fields[c])))
+            .collect();
         let mut added: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in &rows {
             let text = crate::normalise::tidy(&r.fields[tc]);
@@ -155,7 +169,7 @@ impl Codebook {
             path: path.display().to_string(),
             sha256: crate::model::file_sha256(path)?,
             statements: rows.len(),
-            rows_not_coded: t.rows.len() - rows.len(),
+            rows_left_out: t.rows.len() - rows.len(),
         });
         Ok(rows.len())
     }

@@ -167,7 +167,7 @@ fn codebook_check_also_checks_the_examples_beside_it() {
 #[test]
 fn a_coded_responses_file_serves_as_examples_by_its_coded_rows() {
     // An officer checks and corrects coded_responses.csv; the next run takes its coded rows
-    // as examples and leaves blank answers out.
+    // as examples and leaves blank answers out, or only the rows marked in a `checked` column.
     let repo = common::repo();
     let dir = tempfile::tempdir().unwrap();
     Command::cargo_bin("consult")
@@ -198,5 +198,36 @@ fn a_coded_responses_file_serves_as_examples_by_its_coded_rows() {
     let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("second/run.json")).unwrap()).unwrap();
     let added = &run["codebook"]["examples_added"];
     assert_eq!(added["statements"], n_coded, "{added}");
-    assert_eq!(added["rows_not_coded"], rows.len() - n_coded, "{added}");
+    assert_eq!(added["rows_left_out"], rows.len() - n_coded, "{added}");
+
+    // With a `checked` column, only the rows an officer marked are taken.
+    let marked = dir.path().join("checked.csv");
+    let mut w = csv::Writer::from_path(&marked).unwrap();
+    let mut header = h.clone();
+    header.push("Checked".into());
+    w.write_record(&header).unwrap();
+    let mut n_marked = 0;
+    for (i, r) in rows.iter().enumerate() {
+        let mark = if r[status] == "coded" && i % 3 == 0 { ["Yes", "x", "\u{2713}"][i % 9 / 3] } else { "" };
+        n_marked += usize::from(!mark.is_empty());
+        let mut r = r.clone();
+        r.push(mark.into());
+        w.write_record(&r).unwrap();
+    }
+    w.flush().unwrap();
+    let out = dir.path().join("third");
+    Command::cargo_bin("consult")
+        .unwrap()
+        .current_dir(&repo)
+        .arg("analyse")
+        .arg(repo.join("fixtures/strategic-plan-consultation.csv"))
+        .args(["--quiet", "--examples"])
+        .arg(&marked)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert!(n_marked > 100 && n_marked < n_coded, "{n_marked}");
+    assert_eq!(run["codebook"]["examples_added"]["statements"], n_marked);
 }
