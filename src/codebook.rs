@@ -45,8 +45,8 @@ pub struct ExtraExamples {
     pub sha256: String,
     /// Statements read (a statement with several codes is an example of each).
     pub statements: usize,
-    /// Rows left out because their `status` was not `coded` (a coded_responses.csv), or
-    /// because a `checked` column did not mark them as checked.
+    /// Rows left out: no code given, a `status` other than `coded` (a coded_responses.csv),
+    /// or not marked in a `checked` column.
     pub rows_left_out: usize,
 }
 
@@ -121,7 +121,8 @@ impl Codebook {
     /// Adds hand-coded statements to the examples the zero-shot classifier compares answers
     /// with: a table (CSV, XLSX, ...) with columns `text` and `codes` (semicolon-separated
     /// code ids, sub-outcomes or codes that stand alone). Every row must carry a statement and
-    /// codes of this codebook; an error names the file, line and column. A table with a
+    /// codes of this codebook (a row with no code is left out and counted); an error names
+    /// the file, line and column. A table with a
     /// `status` column (a `coded_responses.csv`, its codes checked and corrected by an
     /// officer) gives only its `coded` rows; a table with a `checked` column only the rows
     /// marked there (yes, y, x, 1, true, ✓), so that unchecked machine codes never become
@@ -139,6 +140,7 @@ impl Codebook {
             .iter()
             .filter(|r| status.is_none_or(|s| r.fields[s].trim() == "coded"))
             .filter(|r| checked.is_none_or(|c| is_checked(&r.fields[c])))
+            .filter(|r| r.fields[cc].split(';').any(|c| !c.trim().is_empty()))
             .collect();
         let mut added: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in &rows {
@@ -146,11 +148,7 @@ impl Codebook {
             if text.is_empty() {
                 bail!("{}: line {}, column text: no statement", path.display(), r.line);
             }
-            let codes: Vec<&str> = r.fields[cc].split(';').map(str::trim).filter(|c| !c.is_empty()).collect();
-            if codes.is_empty() {
-                bail!("{}: line {}, column codes: no code", path.display(), r.line);
-            }
-            for c in codes {
+            for c in r.fields[cc].split(';').map(str::trim).filter(|c| !c.is_empty()) {
                 if self.get(c).is_none() {
                     bail!("{}: line {}, column codes: code {c:?} is not in the codebook {}", path.display(), r.line, self.source);
                 }
@@ -330,8 +328,9 @@ mod tests {
         let (n52, n93) = (before(&cb, "5.2"), before(&cb, "9.3"));
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("ex.csv");
-        std::fs::write(&f, "id,text,codes\na,A community garden  on the estate,5.2;9.3\nb,More benches in the park,5.2\n").unwrap();
+        std::fs::write(&f, "id,text,codes\na,A community garden  on the estate,5.2;9.3\nb,More benches in the park,5.2\nc,Don't know,\n").unwrap();
         assert_eq!(cb.add_examples(&f).unwrap(), 2);
+        assert_eq!(cb.extra_examples.as_ref().unwrap().rows_left_out, 1);
         assert_eq!(before(&cb, "5.2"), n52 + 2);
         assert_eq!(before(&cb, "9.3"), n93 + 1);
         assert_eq!(cb.get("9.3").unwrap().examples.last().unwrap(), "A community garden on the estate");
