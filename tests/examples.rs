@@ -184,18 +184,22 @@ fn a_coded_responses_file_serves_as_examples_by_its_coded_rows() {
     let status = h.iter().position(|c| c == "status").unwrap();
     let n_coded = rows.iter().filter(|r| r[status] == "coded").count();
     assert!(n_coded > 400 && n_coded < rows.len(), "{n_coded} of {}", rows.len());
-    Command::cargo_bin("consult")
-        .unwrap()
-        .current_dir(&repo)
-        .arg("analyse")
-        .arg(repo.join("fixtures/strategic-plan-consultation.csv"))
-        .args(["--quiet", "--examples"])
-        .arg(&coded)
-        .arg("--out")
-        .arg(dir.path().join("second"))
-        .assert()
-        .success();
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("second/run.json")).unwrap()).unwrap();
+    // The fixture coded again with `examples` as hand-coded examples; its run.json.
+    let rerun = |examples: &Path, out: &str| -> serde_json::Value {
+        Command::cargo_bin("consult")
+            .unwrap()
+            .current_dir(&repo)
+            .arg("analyse")
+            .arg(repo.join("fixtures/strategic-plan-consultation.csv"))
+            .args(["--quiet", "--examples"])
+            .arg(examples)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .assert()
+            .success();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(out).join("run.json")).unwrap()).unwrap()
+    };
+    let run = rerun(&coded, "second");
     let added = &run["codebook"]["examples_added"];
     assert_eq!(added["statements"], n_coded, "{added}");
     assert_eq!(added["rows_left_out"], rows.len() - n_coded, "{added}");
@@ -215,19 +219,7 @@ fn a_coded_responses_file_serves_as_examples_by_its_coded_rows() {
         w.write_record(&r).unwrap();
     }
     w.flush().unwrap();
-    let out = dir.path().join("third");
-    Command::cargo_bin("consult")
-        .unwrap()
-        .current_dir(&repo)
-        .arg("analyse")
-        .arg(repo.join("fixtures/strategic-plan-consultation.csv"))
-        .args(["--quiet", "--examples"])
-        .arg(&marked)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    let run = rerun(&marked, "third");
     assert!(n_marked > 100 && n_marked < n_coded, "{n_marked}");
     assert_eq!(run["codebook"]["examples_added"]["statements"], n_marked);
 }
