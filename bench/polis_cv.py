@@ -36,11 +36,13 @@ texts = polis_texts(data)
 with open(os.path.join(root, "eval/dev/polis_labels.csv"), encoding="utf-8") as fh:
     polis = [(f"{r['file']}#{r['comment_id'].strip()}", r["codes"]) for r in csv.DictReader(fh)]
 polis = [(k, texts[k], c) for k, c in polis]
-manifesto = []
+manifesto, sentences = [], {}
 with open(os.path.join(root, "eval/dev/manifesto_code_labels.csv"), encoding="utf-8") as fh:
     for r in csv.DictReader(fh):
-        with open(os.path.join(data, "manifestos", r["file"]), encoding="utf-8") as mf:
-            row = list(csv.DictReader(mf))[int(r["row"]) - 1]
+        if r["file"] not in sentences:  # each manifesto read once
+            with open(os.path.join(data, "manifestos", r["file"]), encoding="utf-8") as mf:
+                sentences[r["file"]] = list(csv.DictReader(mf))
+        row = sentences[r["file"]][int(r["row"]) - 1]
         manifesto.append((f"{r['file']}#{r['row']}", tidy(row.get("text") or row.get("content")), r["codes"]))
 with open(codebook, "rb") as fh:
     book = tomllib.load(fh)
