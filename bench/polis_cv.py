@@ -7,7 +7,9 @@ sentences (eval/dev/manifesto_code_labels.csv, 212) as the hand-coded examples (
 five folds' coded answers are scored together with `consult evaluate`, beside zero-shot coding
 with the codebook's own examples only (`--no-examples`) on the same statements.
 With --head, the same folds are also coded by heads that `consult train` learns from the
-codebook's example statements plus the other four folds (5 x ~70 s).
+codebook's example statements plus the other four folds and the manifesto sentences (since the
+ninth session on an encoder fine-tuned on the same statements; 5 x ~2 min), and zero-shot
+again with that fine-tuned encoder in place of MiniLM (`analyse --model FOLD/head_model/encoder`).
 
 Usage (from the repository root): python3 bench/polis_cv.py ../shared/data OUTDIR [--head]
 """
@@ -50,7 +52,7 @@ examples = [(f"example#{c['id']}#{i}", tidy(e), c["id"]) for c in book["codes"] 
 write(f"{out}/polis_gold.csv", ["id", "codes"], [(k, c) for k, _, c in polis])
 write(f"{out}/polis_input.csv", ["id", "text"], [(k, t) for k, t, _ in polis])
 
-methods = ["examples"] + (["head"] if heads else [])
+methods = ["examples"] + (["head", "tuned_zero_shot"] if heads else [])
 coded = {m: [] for m in methods}
 for k in range(5):
     d = f"{out}/fold{k}"
@@ -61,9 +63,11 @@ for k in range(5):
     write(f"{d}/examples.csv", ["id", "text", "codes"], rest + manifesto)
     consult("analyse", f"{d}/input.csv", "--id", "id", "--text", "text", "--examples", f"{d}/examples.csv", "--quiet", "--out", f"{d}/examples")
     if heads:
-        write(f"{d}/train_gold.csv", ["id", "text", "codes"], examples + rest)
+        write(f"{d}/train_gold.csv", ["id", "text", "codes"], examples + rest + manifesto)
         consult("train", "--gold", f"{d}/train_gold.csv", "--codebook", codebook, "--out", f"{d}/head_model")
         consult("analyse", f"{d}/input.csv", "--id", "id", "--text", "text", "--head", f"{d}/head_model", "--quiet", "--out", f"{d}/head")
+        consult("analyse", f"{d}/input.csv", "--id", "id", "--text", "text", "--examples", f"{d}/examples.csv",
+                "--model", f"{d}/head_model/encoder", "--quiet", "--out", f"{d}/tuned_zero_shot")
     for m in methods:
         with open(f"{d}/{m}/coded_responses.csv", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
@@ -77,5 +81,7 @@ consult("evaluate", "--only", SUB, f"{out}/own/coded_responses.csv", f"{out}/pol
 print("== zero-shot with the other folds' statements and the manifesto sentences as hand-coded examples (5-fold cross-validation)", flush=True)
 consult("evaluate", "--only", SUB, f"{out}/examples_coded.csv", f"{out}/polis_gold.csv")
 if heads:
-    print("== heads learnt from the codebook's examples and the other folds (5-fold cross-validation)", flush=True)
+    print("== heads learnt from the codebook's examples, the other folds and the manifesto sentences (5-fold cross-validation)", flush=True)
     consult("evaluate", "--only", SUB, f"{out}/head_coded.csv", f"{out}/polis_gold.csv")
+    print("== zero-shot as above, with the encoder fine-tuned for those heads (5-fold cross-validation)", flush=True)
+    consult("evaluate", "--only", SUB, f"{out}/tuned_zero_shot_coded.csv", f"{out}/polis_gold.csv")

@@ -115,7 +115,7 @@ impl Coder<'_> {
                 nearest.truncate(3);
                 (codes, nearest)
             }
-            Coder::Trained { head, fallback } => {
+            Coder::Trained { head, fallback, .. } => {
                 head.assign(&sentiment::features(pieces[0], question), &head.words(text, question_text), fallback)
             }
         }
@@ -154,7 +154,9 @@ pub struct Timings {
     pub sentiment_pairs: usize,
 }
 
-/// Codes every answer. `id_col` None numbers respondents by their line.
+/// Codes every answer. `id_col` None numbers respondents by their line. `head_encoder`:
+/// trained heads' own (fine-tuned) encoder, when they have one; it reads each whole answer
+/// and question for them (`encoder` reads everything else).
 #[allow(clippy::too_many_arguments)]
 pub fn code_responses(
     table: &Table,
@@ -165,6 +167,7 @@ pub fn code_responses(
     coder: &Coder,
     sentiment: &sentiment::Model,
     encoder: &dyn Encoder,
+    head_encoder: Option<&dyn Encoder>,
     blanks: &normalise::BlankList,
 ) -> Result<(Vec<CodedResponse>, Timings)> {
     // Normalise: decide blank or substantive; gather the distinct texts to embed.
@@ -227,6 +230,26 @@ pub fn code_responses(
         Coder::Trained { .. } => (Vec::new(), Vec::new()),
     };
     let long_at: HashMap<usize, usize> = long_wholes.iter().enumerate().map(|(j, (k, _))| (*k, j)).collect();
+    // Heads with their own encoder: every whole answer and question read again with it.
+    let head_embs: HashMap<usize, Embedding> = match coder {
+        Coder::Trained { .. } if head_encoder.is_some() => {
+            let e = head_encoder.expect("checked");
+            let mut want: Vec<usize> = pieces_of
+                .iter()
+                .filter_map(|p| p.as_ref().ok().map(|(ids, _)| ids[0]))
+                .chain(question_idx.iter().copied())
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            let t = Instant::now();
+            let vs = e.embed(&want.iter().map(|&i| texts[i].as_str()).collect::<Vec<_>>())?;
+            e.release();
+            timings.embed_seconds += t.elapsed().as_secs_f64();
+            timings.texts_embedded += want.len();
+            want.into_iter().zip(vs).collect()
+        }
+        _ => HashMap::new(),
+    };
 
     // Classify and score sentiment: every answer on its own, rows in parallel, kept in order.
     let order = codebook.order();
@@ -277,8 +300,12 @@ pub fn code_responses(
                         }
                         Coder::Trained { .. } => Vec::new(),
                     };
-                    let (codes, nearest) =
-                        coder.code(&pieces, &scores, &embs[question_idx[qi]], &texts[ids[0]], &texts[question_idx[qi]]);
+                    let (codes, nearest) = if head_embs.is_empty() {
+                        coder.code(&pieces, &scores, &embs[question_idx[qi]], &texts[ids[0]], &texts[question_idx[qi]])
+                    } else {
+                        let own = [&head_embs[&ids[0]]];
+                        coder.code(&own, &scores, &head_embs[&question_idx[qi]], &texts[ids[0]], &texts[question_idx[qi]])
+                    };
                     let mut outcomes: Vec<String> = Vec::new();
                     for c in &codes {
                         let o = codebook.outcome_of(&c.code).to_string();

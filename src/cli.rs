@@ -167,6 +167,11 @@ pub struct TrainArgs {
     /// Embeddings only: no TF-IDF word features (word 1-2 grams in at least 2 answers).
     #[arg(long)]
     pub no_words: bool,
+    /// Epochs of fine-tuning the encoder on the sample (one sigmoid per code) before the heads
+    /// are fitted on its embeddings; the tuned encoder is saved beside head.json. 0: the heads
+    /// read answers with the base model.
+    #[arg(long, default_value_t = 2)]
+    pub tune_epochs: usize,
 }
 
 #[derive(Debug, clap::Args)]

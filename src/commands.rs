@@ -180,6 +180,14 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let t_load = Instant::now();
     let encoder = cached_encoder(args)?;
     let (sentiment_model, sentiment_path) = load_sentiment(args.sentiment_model.as_deref(), &args.model, cache_dir(args).as_deref())?;
+    // Heads trained with a fine-tuned encoder read answers with it (their own cache file).
+    let head_encoder = match (&trained, &args.head) {
+        (Some(h), Some(p)) => match h.encoder_dir(p) {
+            Some(d) => Some(CachedEncoder::new(&d, Precision::resolve(args.model.precision, None)?, cache_dir(args).as_deref(), !args.quiet)?),
+            None => None,
+        },
+        _ => None,
+    };
     let classifier = match &trained {
         None => Some(Classifier::build(&codebook, &encoder, settings.clone())?),
         Some(_) => None,
@@ -193,7 +201,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
 
     let t_code = Instant::now();
     let (responses, timings) =
-        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &sentiment_model, &encoder, &blanks)?;
+        analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &sentiment_model, &encoder, head_encoder.as_ref().map(|e| e as &dyn Encoder), &blanks)?;
     let code_seconds = t_code.elapsed().as_secs_f64() - timings.embed_seconds;
     let t_render = Instant::now();
     let counts = aggregate::count(&questions, &responses);
@@ -308,8 +316,9 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         Some(h) => (
             format!("{} (sentence embeddings, heads trained on officer-coded answers; {tone_line})", info.name),
             format!(
-                "scored by classifiers (heads) trained on answers coded by officers{}{}",
+                "scored by classifiers (heads) trained on answers coded by officers{}{}{}",
                 if h.lexicon.is_some() { ", from the answer's meaning and its words" } else { "" },
+                if h.encoder.is_some() { ", reading each answer with a copy of the model fine-tuned on those coded answers" } else { "" },
                 if h.code_blanks {
                     "; answers such as \"Nothing\" were coded too, as the officers' sample coded them, not counted as blank"
                 } else {

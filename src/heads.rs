@@ -1,8 +1,9 @@
-//! Supervised coding: per-code logistic heads on frozen sentence embeddings, learnt from an
+//! Supervised coding: per-code logistic heads on sentence embeddings, learnt from an
 //! officer-coded sample (`consult train --gold`), used by `consult analyse --head`.
 //!
 //! Features are the sentiment head's `[answer, question, answer*question]` sentence
-//! embeddings and, in heads trained since the seventh session, TF-IDF word features of the
+//! embeddings (since the ninth session from a copy of the encoder fine-tuned on the same
+//! sample, [`crate::tune::train_encoder`], kept beside head.json) and, in heads trained since the seventh session, TF-IDF word features of the
 //! answer and its question ([`crate::lexical`]). All codes are fitted together (one-vs-rest
 //! logistic regression, full-batch Adam, L2) with libtorch matrix products. Each code's decision threshold is the one that maximises its F1 on
 //! out-of-fold probabilities (3 folds of the training data), so rare codes are not drowned
@@ -40,6 +41,11 @@ pub struct CodeHead {
     /// The floor the per-code thresholds were raised to (already applied to `thresholds`).
     #[serde(default)]
     pub threshold_floor: f32,
+    /// The folder, beside head.json, of the encoder fine-tuned on the sample
+    /// ([`crate::tune::train_encoder`]): the embedding features are read with it. None: with
+    /// the base model (heads trained before the eighth session, or with `--tune-epochs 0`).
+    #[serde(default)]
+    pub encoder: Option<String>,
     pub meta: serde_json::Value,
 }
 
@@ -298,6 +304,7 @@ pub fn train(
         code_blanks: false,
         rule,
         threshold_floor: floor,
+        encoder: None,
         meta: serde_json::Value::Null,
     })
 }
@@ -316,6 +323,13 @@ impl CodeHead {
             bail!("{}: trained head has the wrong shape", p.display());
         }
         Ok(h)
+    }
+
+    /// The folder of the encoder the heads read answers with, when they have their own
+    /// (`head_path`: the head's folder or its head.json).
+    pub fn encoder_dir(&self, head_path: &Path) -> Option<std::path::PathBuf> {
+        let dir = if head_path.is_dir() { head_path } else { head_path.parent().unwrap_or(Path::new(".")) };
+        self.encoder.as_ref().map(|e| dir.join(e))
     }
 
     /// The word features of an answer to a question, as the head was trained on them (none

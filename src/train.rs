@@ -21,6 +21,8 @@ use crate::model::{Encoder, Precision};
 use crate::sentiment::{self, features, grade_to_3, train, Tone, TrainSettings, GRADES};
 use crate::tune;
 
+/// The folder, inside a `consult train` output folder, of the encoder fine-tuned on the sample.
+pub const ENCODER_DIR: &str = "encoder";
 /// Where the tuned sentiment model lives, under models/.
 pub const TUNED_DIR: &str = "sentiment/tuned";
 
@@ -546,8 +548,35 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         if code_blanks { "learnt and will be coded" } else { "left blank" },
         codes.len()
     );
-    let encoder = load_encoder(&args.model, Some(Precision::Fp32))?;
     let pairs: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (t.as_str(), q.as_str())).collect();
+    // Fine-tune the encoder on the sample first (a sentence-model folder beside head.json,
+    // written under a temporary name so a half-made one is never picked up).
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    let encoder_dir = args.out.join(ENCODER_DIR);
+    let _ = std::fs::remove_dir_all(&encoder_dir);
+    let t_tune = std::time::Instant::now();
+    let tuned = if args.tune_epochs > 0 {
+        let base = crate::commands::model_dir(args.model.dir.as_deref())?;
+        let targets: Vec<Vec<f32>> =
+            gold.iter().map(|g| codes.iter().map(|c| if g.contains(c) { 1.0 } else { 0.0 }).collect()).collect();
+        let qa: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (q.as_str(), t.as_str())).collect();
+        let settings = tune::codes_settings(args.tune_epochs);
+        eprintln!("train: fine-tuning {} on {} answers and {} codes, {} epochs", base.display(), qa.len(), codes.len(), settings.epochs);
+        let tmp = args.out.join(format!("{ENCODER_DIR}.partial"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        tune::train_encoder(&base, &qa, &targets, &settings, &tmp, &|epoch, loss| {
+            eprintln!("train: epoch {epoch} mean loss {loss:.4} ({:.0}s)", t_tune.elapsed().as_secs_f64());
+        })?;
+        std::fs::rename(&tmp, &encoder_dir).with_context(|| format!("moving the tuned encoder into {}", encoder_dir.display()))?;
+        Some(settings)
+    } else {
+        None
+    };
+    let tune_seconds = t_tune.elapsed().as_secs_f64();
+    let encoder = match &tuned {
+        Some(_) => crate::model::MiniLm::load(&encoder_dir, Precision::Fp32)?,
+        None => load_encoder(&args.model, Some(Precision::Fp32))?,
+    };
     let t0 = std::time::Instant::now();
     let x = featurise(&pairs, &encoder)?;
     let embed_seconds = t0.elapsed().as_secs_f64();
@@ -562,12 +591,35 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let terms = lexicon.as_ref().map_or(0, |l| l.len());
     let mut head = crate::heads::train(&x, &lex, lexicon, &gold, &codes, &settings)?;
     head.code_blanks = code_blanks;
+    head.encoder = tuned.is_some().then(|| ENCODER_DIR.to_string());
     let train_seconds = t1.elapsed().as_secs_f64();
     head.meta = json!({
         "gold": args.gold.display().to_string(),
         "examples": pairs.len(),
         "codebook": {"name": codebook.name, "sha256": codebook.sha256},
         "model": encoder.info().name,
+        "encoder": match &tuned {
+            Some(settings) => json!({
+                "fine_tuned": true,
+                "folder": ENCODER_DIR,
+                "weights_sha256": encoder.info().weights_sha256,
+                "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled; one sigmoid per code, binary cross-entropy",
+                "settings": settings,
+                "seconds": tune_seconds,
+            }),
+            None => json!({"fine_tuned": false}),
+        },
+        "encoder": match &tuned {
+            Some(settings) => json!({
+                "fine_tuned": true,
+                "folder": ENCODER_DIR,
+                "weights_sha256": encoder.info().weights_sha256,
+                "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled; one sigmoid per code, binary cross-entropy",
+                "settings": settings,
+                "seconds": tune_seconds,
+            }),
+            None => json!({"fine_tuned": false}),
+        },
         "features": if terms > 0 {
             format!("[answer, question, answer*question] sentence embeddings and TF-IDF of {terms} word 1-2 grams (in at least 2 answers) of answer and question")
         } else {
@@ -581,14 +633,14 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
             head.rule.describe()
         ),
     });
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
     std::fs::write(args.out.join("head.json"), serde_json::to_string(&head)?)?;
     if args.codebook.is_none() {
         std::fs::write(args.out.join("codebook.toml"), codebook.to_toml())?;
     }
     eprintln!(
-        "train: wrote {} (embedding {:.1}s, training {:.1}s; rule: {})",
+        "train: wrote {} (fine-tuning {:.1}s, embedding {:.1}s, training {:.1}s; rule: {})",
         args.out.join("head.json").display(),
+        tune_seconds,
         embed_seconds,
         train_seconds,
         head.rule.describe()

@@ -1,8 +1,12 @@
-//! Fine-tuned sentiment: all-MiniLM-L6-v2 with all six layers tuned, together with a linear
-//! five-grade head, on (question, answer) pairs read as one BERT input
-//! (`[CLS] question [SEP] answer [SEP]`), mean-pooled.
+//! Fine-tuning all-MiniLM-L6-v2: all six layers tuned together with a linear head, on
+//! (question, answer) pairs read as one BERT input (`[CLS] question [SEP] answer [SEP]`),
+//! mean-pooled. Two uses:
+//! - sentiment ([`train`], [`TunedSentiment`]): a five-grade softmax head;
+//! - the codes of an officer-coded sample ([`train_encoder`], for `consult train`): one
+//!   sigmoid per code (binary cross-entropy); only the tuned encoder is kept, written as a
+//!   sentence-model folder that the code heads then read answers with.
 //!
-//! Training ([`train`]) is AdamW with a linear warm-up (10% of steps) and linear decay,
+//! Training is AdamW with a linear warm-up (10% of steps) and linear decay,
 //! batches of 16 drawn from length-sorted buckets, dropout on, seeded: the same data and
 //! the same settings give the same weights on the same machine. The tuned network is saved as
 //! `model.safetensors` (fp32, ~87 MB) beside a `meta.json` that says how it was made and how
@@ -34,6 +38,7 @@ pub const META: &str = "meta.json";
 /// Token limit of one (question, answer) input; longer pairs lose tokens from the longer side.
 pub const MAX_TOKENS: usize = 128;
 const HEAD: &str = "sentiment_head";
+const CODES_HEAD: &str = "codes_head";
 
 /// The network: BERT (no pooler) and a linear head over the mean of the token states.
 struct PairNet {
@@ -43,28 +48,36 @@ struct PairNet {
 }
 
 impl PairNet {
-    /// Builds the network and fills it from `weights`: the base sentence model (the head
-    /// starts from a seeded random draw) or a tuned model (every variable must be there).
+    /// Builds the sentiment network and fills it from `weights`: the base sentence model (the
+    /// head starts from a seeded random draw) or a tuned model (every variable must be there).
     fn load(base: &Path, weights: &Path, tuned: bool) -> Result<PairNet> {
-        let mut net = PairNet::build(base);
+        PairNet::load_with(base, weights, tuned, HEAD, GRADES)
+    }
+
+    fn load_with(base: &Path, weights: &Path, tuned: bool, head: &str, outputs: usize) -> Result<PairNet> {
+        let mut net = PairNet::build_with(base, head, outputs);
         let vs = &mut net.vs;
         if tuned {
             vs.load(weights).with_context(|| format!("loading the tuned sentiment model {}", weights.display()))?;
         } else {
             let missing = vs.load_partial(weights).with_context(|| format!("loading {}", weights.display()))?;
-            if let Some(m) = missing.iter().find(|m| !m.starts_with(HEAD)) {
+            if let Some(m) = missing.iter().find(|m| !m.starts_with(head)) {
                 bail!("{}: no weights for {m}: not a BERT sentence model", weights.display());
             }
         }
         Ok(net)
     }
 
-    /// The network with freshly initialised (seeded random) weights.
+    /// The sentiment network with freshly initialised (seeded random) weights.
     fn build(base: &Path) -> PairNet {
+        PairNet::build_with(base, HEAD, GRADES)
+    }
+
+    fn build_with(base: &Path, head: &str, outputs: usize) -> PairNet {
         let config = BertConfig::from_file(base.join("config.json"));
         let vs = nn::VarStore::new(Device::Cpu);
         let bert = BertModel::<BertEmbeddings>::new_with_optional_pooler(vs.root(), &config, false);
-        let head = nn::linear(vs.root().set_group(1) / HEAD, config.hidden_size, GRADES as i64, Default::default());
+        let head = nn::linear(vs.root().set_group(1) / head, config.hidden_size, outputs as i64, Default::default());
         PairNet { vs, bert, head }
     }
 
@@ -223,14 +236,108 @@ pub fn train(base: &Path, examples: &[Example], s: &Settings, out: &Path, progre
     if examples.is_empty() {
         bail!("no training examples");
     }
-    tch::manual_seed(s.seed as i64);
-    let net = PairNet::load(base, &base.join("model.safetensors"), false)?;
-    let tok = model::load_tokenizer(base)?;
     let pairs: Vec<(&str, &str)> = examples.iter().map(|e| (e.question, e.text)).collect();
-    let enc = encode(&tok, &pairs);
+    let loss = |logits: Tensor, items: &[usize]| -> Tensor {
+        let y = Tensor::from_slice(&items.iter().map(|&i| examples[i].grade as i64).collect::<Vec<_>>());
+        let w = Tensor::from_slice(&items.iter().map(|&i| examples[i].weight).collect::<Vec<_>>());
+        let logp = logits.log_softmax(-1, Kind::Float);
+        let nll = -logp.gather(1, &y.unsqueeze(1), false).squeeze_dim(1) * (1.0 - s.label_smoothing)
+            - logp.mean_dim(-1, false, Kind::Float) * s.label_smoothing;
+        (nll * &w).sum(Kind::Float) / w.sum(Kind::Float)
+    };
+    let net = fit(base, &pairs, HEAD, GRADES, s, &loss, progress)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    net.vs.save(out.join(WEIGHTS)).with_context(|| format!("writing {}", out.join(WEIGHTS).display()))?;
+    Ok(())
+}
+
+/// Settings for tuning the encoder on coded answers (`consult train`): as for sentiment, but
+/// two epochs (chosen on the NHS FFT development split, BENCHMARKS.md §4).
+pub fn codes_settings(epochs: usize) -> Settings {
+    Settings { epochs, ..Default::default() }
+}
+
+/// Fine-tunes the base sentence model on (question, answer) pairs with one sigmoid output per
+/// code (`targets[i][c]` 1 when pair `i` carries code `c`; binary cross-entropy, positives
+/// weighted by the square root of the code's negative-to-positive ratio), and writes the tuned
+/// encoder, without the head, into `out` as a sentence-model folder: the base folder's
+/// config, tokenizer and pooling files beside the new `model.safetensors`.
+pub fn train_encoder(
+    base: &Path,
+    pairs: &[(&str, &str)],
+    targets: &[Vec<f32>],
+    s: &Settings,
+    out: &Path,
+    progress: &dyn Fn(usize, f64),
+) -> Result<()> {
+    let k = targets.first().map_or(0, Vec::len);
+    if pairs.is_empty() || k == 0 {
+        bail!("no training examples");
+    }
+    let n = targets.len() as f32;
+    let pos_weight: Vec<f32> = (0..k)
+        .map(|c| {
+            let p = (targets.iter().map(|t| t[c]).sum::<f32>() / n).max(1e-3);
+            ((1.0 - p) / p).sqrt()
+        })
+        .collect();
+    let pos_weight = Tensor::from_slice(&pos_weight);
+    let loss = |logits: Tensor, items: &[usize]| -> Tensor {
+        let y: Vec<f32> = items.iter().flat_map(|&i| targets[i].iter().copied()).collect();
+        let y = Tensor::from_slice(&y).view([items.len() as i64, k as i64]);
+        logits.binary_cross_entropy_with_logits::<&Tensor>(&y, None, Some(&pos_weight), tch::Reduction::Mean)
+    };
+    let net = fit(base, pairs, CODES_HEAD, k, s, &loss, progress)?;
+    copy_model_files(base, out)?;
+    // The tuned tensors, and the base model's others (the pooler, which mean pooling does not
+    // use but the sentence model loader expects) as they were.
+    let mut named: Vec<(String, Tensor)> =
+        net.vs.variables().into_iter().filter(|(name, _)| !name.starts_with(CODES_HEAD)).collect();
+    let base_weights = base.join(WEIGHTS);
+    for (name, t) in Tensor::read_safetensors(&base_weights).with_context(|| format!("reading {}", base_weights.display()))? {
+        if !named.iter().any(|(n, _)| n == &name) {
+            named.push((name, t));
+        }
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Tensor::write_safetensors(&named, out.join(WEIGHTS)).with_context(|| format!("writing {}", out.join(WEIGHTS).display()))?;
+    Ok(())
+}
+
+/// Copies a sentence-model folder's files, all but its weights, from `base` into `out`.
+fn copy_model_files(base: &Path, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for entry in std::fs::read_dir(base).with_context(|| format!("reading {}", base.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().expect("a folder entry has a name").to_owned();
+        if path.is_dir() {
+            copy_model_files(&path, &out.join(&name))?;
+        } else if name != WEIGHTS && path.extension().is_some_and(|e| e == "json" || e == "txt") {
+            std::fs::copy(&path, out.join(&name)).with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The training loop both uses share: the base model with a fresh `outputs`-wide head named
+/// `head`, trained on `pairs` with `loss(logits, batch items)`; returns the trained network.
+fn fit(
+    base: &Path,
+    pairs: &[(&str, &str)],
+    head: &str,
+    outputs: usize,
+    s: &Settings,
+    loss: &dyn Fn(Tensor, &[usize]) -> Tensor,
+    progress: &dyn Fn(usize, f64),
+) -> Result<PairNet> {
+    tch::manual_seed(s.seed as i64);
+    tch::set_num_threads(model::default_workers().max(1) as i32);
+    let net = PairNet::load_with(base, &base.join("model.safetensors"), false, head, outputs)?;
+    let tok = model::load_tokenizer(base)?;
+    let enc = encode(&tok, pairs);
     let lengths = enc.lengths();
     let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
-    let per_epoch = examples.len().div_ceil(s.batch_size);
+    let per_epoch = pairs.len().div_ceil(s.batch_size);
     let steps = (s.epochs * per_epoch) as f64;
     let mut rng = Rng(s.seed);
     let mut step = 0usize;
@@ -242,21 +349,14 @@ pub fn train(base: &Path, examples: &[Example], s: &Settings, out: &Path, progre
             opt.set_lr_group(0, s.encoder_learning_rate * f);
             opt.set_lr_group(1, s.head_learning_rate * f);
             let b = batch(&enc, items);
-            let y = Tensor::from_slice(&items.iter().map(|&i| examples[i].grade as i64).collect::<Vec<_>>());
-            let w = Tensor::from_slice(&items.iter().map(|&i| examples[i].weight).collect::<Vec<_>>());
-            let logp = net.logits(&b, true)?.log_softmax(-1, Kind::Float);
-            let nll = -logp.gather(1, &y.unsqueeze(1), false).squeeze_dim(1) * (1.0 - s.label_smoothing)
-                - logp.mean_dim(-1, false, Kind::Float) * s.label_smoothing;
-            let loss = (nll * &w).sum(Kind::Float) / w.sum(Kind::Float);
+            let loss = loss(net.logits(&b, true)?, items);
             opt.backward_step(&loss);
             total += loss.double_value(&[]);
             step += 1;
         }
         progress(epoch + 1, total / batches.len() as f64);
     }
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    net.vs.save(out.join(WEIGHTS)).with_context(|| format!("writing {}", out.join(WEIGHTS).display()))?;
-    Ok(())
+    Ok(net)
 }
 
 /// The tuned sentiment model, ready to score (question, answer) pairs. The network is

@@ -44,8 +44,9 @@ fn committed_sentiment_head_is_reproduced_by_train_sentiment() {
 /// `consult train` learns per-code heads from a coded sample and `analyse --head` applies
 /// them: NHS FFT, folds 1-4 to train, fold 0 held out (bench/fft_sets.py), scored by
 /// `consult evaluate` over codes with at least 3 test examples. Floors sit a little under the
-/// figures in BENCHMARKS.md §4 (micro 0.738, macro 0.531; embeddings alone, before word
-/// features, scored 0.641 / 0.494). The sample codes most of its "Nothing" answers (as
+/// figures in BENCHMARKS.md §4 (micro 0.766, macro 0.622 with the encoder fine-tuned on the
+/// sample; 0.738 / 0.531 with the frozen encoder; embeddings alone, before word features,
+/// 0.641 / 0.494). The sample codes most of its "Nothing" answers (as
 /// praise), so the head learns them and `analyse` codes them instead of counting them blank.
 #[test]
 fn trained_heads_code_held_out_nhs_fft_answers() {
@@ -71,6 +72,12 @@ fn trained_heads_code_held_out_nhs_fft_answers() {
     let trained: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(head.join("head.json")).unwrap()).unwrap();
     assert_eq!(trained["code_blanks"], true);
     assert!(trained["lexicon"]["terms"].as_array().unwrap().len() > 5000);
+    // The encoder fine-tuned on the sample sits beside the heads, as a sentence-model folder.
+    assert_eq!(trained["encoder"], "encoder");
+    assert_eq!(trained["meta"]["encoder"]["fine_tuned"], true);
+    for f in ["model.safetensors", "config.json", "vocab.txt", "tokenizer.json", "1_Pooling/config.json"] {
+        assert!(head.join("encoder").join(f).is_file(), "encoder/{f}");
+    }
     let questions = std::fs::read_to_string(sets.join("questions.txt")).unwrap();
     let out = dir.path().join("out");
     let mut cmd = Command::cargo_bin("consult").unwrap();
@@ -102,8 +109,8 @@ fn trained_heads_code_held_out_nhs_fft_answers() {
         }
     }
     let (micro, macro_) = (micro.unwrap(), macro_.unwrap());
-    assert!(micro >= 0.70, "micro-F1 {micro}");
-    assert!(macro_ >= 0.50, "macro-F1 {macro_}");
+    assert!(micro >= 0.74, "micro-F1 {micro}");
+    assert!(macro_ >= 0.58, "macro-F1 {macro_}");
     // "Nothing." to "What could we do better?" is coded, not counted blank.
     let mut coded = csv::Reader::from_path(out.join("coded_responses.csv")).unwrap();
     let headers = coded.headers().unwrap().clone();
