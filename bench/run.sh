@@ -8,7 +8,8 @@
 #  3. sentiment The held-out figures recorded by `consult train-sentiment` in the frozen head and
 #              by `train-sentiment --tune` in the tuned model, and the default model (the tuned one
 #              when built) against VADER (NHS FFT fold 0, consultation tone, VADER's sets, SST-2 dev).
-#  4. fft      Learning from a coded sample: NHS FFT themes, `consult train` on folds 1-4, scored on
+#  4. fft      Learning from a coded sample: NHS FFT themes, `consult train` (encoder fine-tuned on
+#              the sample, then heads) on folds 1-4, scored on
 #              fold 0, against TF-IDF + linear SVC (pxtextmining's classic model) on the same split.
 #     curve    Learning curve: the same, trained on about 10, 25, 50 and 100 examples per code
 #              (bench/learning_curve.py), against TF-IDF + linear SVC on the same samples.

@@ -555,7 +555,14 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let encoder_dir = args.out.join(ENCODER_DIR);
     let _ = std::fs::remove_dir_all(&encoder_dir);
     let t_tune = std::time::Instant::now();
-    let tuned = if args.tune_epochs > 0 {
+    if args.tune_epochs > 0 && texts.len() < args.tune_min_answers {
+        eprintln!(
+            "train: {} coded answers, under --tune-min-answers {}: the heads read answers with the base model, not fine-tuned",
+            texts.len(),
+            args.tune_min_answers
+        );
+    }
+    let tuned = if args.tune_epochs > 0 && texts.len() >= args.tune_min_answers {
         let base = crate::commands::model_dir(args.model.dir.as_deref())?;
         let targets: Vec<Vec<f32>> =
             gold.iter().map(|g| codes.iter().map(|c| if g.contains(c) { 1.0 } else { 0.0 }).collect()).collect();
@@ -607,7 +614,11 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
                 "settings": settings,
                 "seconds": tune_seconds,
             }),
-            None => json!({"fine_tuned": false}),
+            None => json!({"fine_tuned": false, "why": if args.tune_epochs == 0 {
+                "--tune-epochs 0".to_string()
+            } else {
+                format!("{} coded answers, under --tune-min-answers {}", texts.len(), args.tune_min_answers)
+            }}),
         },
         "encoder": match &tuned {
             Some(settings) => json!({
@@ -618,7 +629,11 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
                 "settings": settings,
                 "seconds": tune_seconds,
             }),
-            None => json!({"fine_tuned": false}),
+            None => json!({"fine_tuned": false, "why": if args.tune_epochs == 0 {
+                "--tune-epochs 0".to_string()
+            } else {
+                format!("{} coded answers, under --tune-min-answers {}", texts.len(), args.tune_min_answers)
+            }}),
         },
         "features": if terms > 0 {
             format!("[answer, question, answer*question] sentence embeddings and TF-IDF of {terms} word 1-2 grams (in at least 2 answers) of answer and question")

@@ -157,3 +157,45 @@ fn tuned_sentiment_model_scores_held_out_answers() {
         assert!(f(k) > head.meta["metrics"][k].as_f64().unwrap(), "{k}: {m}");
     }
 }
+
+/// A small sample (under `--tune-min-answers`, 500) is learnt on the base model's embeddings:
+/// fine-tuning on a few hundred answers scored worse (BENCHMARKS.md §4). head.json says so, no
+/// encoder folder is written, and `analyse --head` codes with it.
+#[test]
+fn small_samples_keep_the_base_encoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("gold.csv");
+    let mut w = csv::Writer::from_path(&gold).unwrap();
+    w.write_record(["id", "text", "codes"]).unwrap();
+    let roads = ["The potholes on our road are dangerous", "Fix the roads before anything else", "Resurface the main road through the village"];
+    let buses = ["We need more buses in the evening", "The bus service to town was cut", "Cheaper bus fares for young people please"];
+    for i in 0..30 {
+        let (text, code) = if i % 2 == 0 { (roads[i % 3], "roads") } else { (buses[i % 3], "buses") };
+        w.write_record([format!("r{i}"), format!("{text} ({i})"), code.to_string()]).unwrap();
+    }
+    w.flush().unwrap();
+    let head = dir.path().join("head");
+    Command::cargo_bin("consult").unwrap().args(["train", "--gold"]).arg(&gold).arg("--out").arg(&head).assert().success();
+    let trained: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(head.join("head.json")).unwrap()).unwrap();
+    assert!(trained["encoder"].is_null(), "{}", trained["encoder"]);
+    assert_eq!(trained["meta"]["encoder"]["fine_tuned"], false);
+    assert!(trained["meta"]["encoder"]["why"].as_str().unwrap().contains("30 coded answers"), "{}", trained["meta"]["encoder"]);
+    assert!(!head.join("encoder").exists());
+    let input = dir.path().join("input.csv");
+    std::fs::write(&input, "id,comment\n1,The road outside the school is full of potholes\n2,Please run buses after 7pm\n").unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--quiet", "--id", "id", "--text", "comment", "--head"])
+        .arg(&head)
+        .arg("--out")
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .success();
+    let mut r = csv::Reader::from_path(out.join("coded_responses.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let codes = headers.iter().position(|h| h == "codes").unwrap();
+    let got: Vec<String> = r.records().map(|x| x.unwrap()[codes].to_string()).collect();
+    assert_eq!(got, ["roads", "buses"]);
+}
