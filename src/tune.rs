@@ -143,9 +143,9 @@ fn batch(enc: &Encoded, items: &[usize]) -> Batch {
     for &i in items {
         let (a, b) = (enc.start[i], enc.start[i + 1]);
         let pad = len - (b - a);
-        ids.extend(enc.ids[a..b].iter().map(|&t| t as i64).chain(std::iter::repeat(0).take(pad)));
-        types.extend(enc.types[a..b].iter().map(|&t| t as i64).chain(std::iter::repeat(0).take(pad)));
-        mask.extend(std::iter::repeat(1i64).take(b - a).chain(std::iter::repeat(0).take(pad)));
+        ids.extend(enc.ids[a..b].iter().map(|&t| t as i64).chain(std::iter::repeat_n(0, pad)));
+        types.extend(enc.types[a..b].iter().map(|&t| t as i64).chain(std::iter::repeat_n(0, pad)));
+        mask.extend(std::iter::repeat_n(1i64, b - a).chain(std::iter::repeat_n(0, pad)));
     }
     let shape = [items.len() as i64, len as i64];
     Batch {
