@@ -620,21 +620,6 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
                 format!("{} coded answers, under --tune-min-answers {}", texts.len(), args.tune_min_answers)
             }}),
         },
-        "encoder": match &tuned {
-            Some(settings) => json!({
-                "fine_tuned": true,
-                "folder": ENCODER_DIR,
-                "weights_sha256": encoder.info().weights_sha256,
-                "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled; one sigmoid per code, binary cross-entropy",
-                "settings": settings,
-                "seconds": tune_seconds,
-            }),
-            None => json!({"fine_tuned": false, "why": if args.tune_epochs == 0 {
-                "--tune-epochs 0".to_string()
-            } else {
-                format!("{} coded answers, under --tune-min-answers {}", texts.len(), args.tune_min_answers)
-            }}),
-        },
         "features": if terms > 0 {
             format!("[answer, question, answer*question] sentence embeddings and TF-IDF of {terms} word 1-2 grams (in at least 2 answers) of answer and question")
         } else {
