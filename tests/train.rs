@@ -193,9 +193,8 @@ fn small_samples_keep_the_base_encoder() {
         .arg(&input)
         .assert()
         .success();
-    let mut r = csv::Reader::from_path(out.join("coded_responses.csv")).unwrap();
-    let headers = r.headers().unwrap().clone();
+    let (headers, rows) = common::read_csv(&out.join("coded_responses.csv"));
     let codes = headers.iter().position(|h| h == "codes").unwrap();
-    let got: Vec<String> = r.records().map(|x| x.unwrap()[codes].to_string()).collect();
+    let got: Vec<&str> = rows.iter().map(|r| r[codes].as_str()).collect();
     assert_eq!(got, ["roads", "buses"]);
 }
