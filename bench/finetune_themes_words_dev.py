@@ -6,7 +6,8 @@ Prints, over codes_min3.txt, at one threshold rule (probability >= 0.5, else the
   1. logistic heads (balanced, C 10) on TF-IDF + frozen MiniLM [a, q, a*q]  (the shipped kind)
   2. MiniLM fine-tuned end to end on (question, answer) with a sigmoid head, EPOCHS epochs
   3. the same logistic heads on TF-IDF + the fine-tuned encoder's [a, q, a*q]
-  4. the mean of 1 and 2's probabilities
+  4. the mean of 1 and 2's probabilities, 5. of 3 and 2
+  6. the logistic heads on TF-IDF + both encoders' features; 7. the mean of 1 and 3
 Usage: .venv/bin/python bench/finetune_themes_words_dev.py SETS_DIR EPOCHS LR"""
 import os, sys, time, random, numpy as np, torch, scipy.sparse as sp
 from transformers import AutoTokenizer, AutoModel
@@ -48,10 +49,13 @@ vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
 Ttr = vec.fit_transform([a + " " + q for a, q in zip(tra, trq)]); Tte = vec.transform([a + " " + q for a, q in zip(tea, teq)])
 qs = sorted(set(trq) | set(teq))
 
-def heads_probs():
+def encoder_features():
     qe = dict(zip(qs, embed(qs)))
-    Xa = sp.hstack([Ttr, sp.csr_matrix(features(embed(tra), trq, qe))]).tocsr()
-    Xb = sp.hstack([Tte, sp.csr_matrix(features(embed(tea), teq, qe))]).tocsr()
+    return features(embed(tra), trq, qe), features(embed(tea), teq, qe)
+
+def heads_probs(*feats):
+    Xa = sp.hstack([Ttr] + [sp.csr_matrix(a) for a, _ in feats]).tocsr()
+    Xb = sp.hstack([Tte] + [sp.csr_matrix(b) for _, b in feats]).tocsr()
     clf = OneVsRestClassifier(LogisticRegression(C=10, class_weight="balanced", max_iter=2000)).fit(Xa, Ytr[:, keep])
     P = np.zeros((len(tea), len(mlb.classes_))); P[:, keep] = clf.predict_proba(Xb); return P
 
@@ -60,7 +64,7 @@ def report(name, S, th=0.5):
     print(f"{name:44s} th {th:.2f} micro {f1_score(G[:, idx], P[:, idx], average='micro', zero_division=0):.3f} "
           f"macro {f1_score(G[:, idx], P[:, idx], average='macro', zero_division=0):.3f}", flush=True)
 
-t0 = time.time(); H0 = heads_probs(); print(f"frozen heads {time.time()-t0:.0f}s", flush=True)
+t0 = time.time(); frozen = encoder_features(); H0 = heads_probs(frozen); print(f"frozen heads {time.time()-t0:.0f}s", flush=True)
 for th in (0.5, 0.6, 0.7): report("1 heads on TF-IDF + frozen MiniLM", H0, th)
 
 head = torch.nn.Linear(384, len(mlb.classes_))
@@ -83,7 +87,10 @@ with torch.no_grad():
     enc.eval()
     F = np.concatenate([torch.sigmoid(head(pool(teq[i:i + 64], tea[i:i + 64]))).numpy() for i in range(0, len(tea), 64)])
 for th in (0.5, 0.6, 0.7): report("2 fine-tuned, sigmoid head", F, th)
-t0 = time.time(); H1 = heads_probs(); print(f"tuned heads {time.time()-t0:.0f}s", flush=True)
+t0 = time.time(); tuned = encoder_features(); H1 = heads_probs(tuned); print(f"tuned heads {time.time()-t0:.0f}s", flush=True)
 for th in (0.5, 0.6, 0.7): report("3 heads on TF-IDF + fine-tuned MiniLM", H1, th)
 for th in (0.4, 0.5, 0.6): report("4 mean of 1 and 2", (H0 + F) / 2, th)
 for th in (0.4, 0.5, 0.6): report("5 mean of 3 and 2", (H1 + F) / 2, th)
+H2 = heads_probs(frozen, tuned)
+for th in (0.5, 0.6, 0.7): report("6 heads on TF-IDF + frozen + fine-tuned", H2, th)
+for th in (0.5, 0.6): report("7 mean of 1 and 3", (H0 + H1) / 2, th)
