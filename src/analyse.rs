@@ -231,9 +231,8 @@ pub fn code_responses(
     };
     let long_at: HashMap<usize, usize> = long_wholes.iter().enumerate().map(|(j, (k, _))| (*k, j)).collect();
     // Heads with their own encoder: every whole answer and question read again with it.
-    let head_embs: HashMap<usize, Embedding> = match coder {
-        Coder::Trained { .. } if head_encoder.is_some() => {
-            let e = head_encoder.expect("checked");
+    let head_embs: HashMap<usize, Embedding> = match (coder, head_encoder) {
+        (Coder::Trained { .. }, Some(e)) => {
             let mut want: Vec<usize> = pieces_of
                 .iter()
                 .filter_map(|p| p.as_ref().ok().map(|(ids, _)| ids[0]))

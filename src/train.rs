@@ -567,7 +567,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         let targets: Vec<Vec<f32>> =
             gold.iter().map(|g| codes.iter().map(|c| if g.contains(c) { 1.0 } else { 0.0 }).collect()).collect();
         let qa: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (q.as_str(), t.as_str())).collect();
-        let settings = tune::codes_settings(args.tune_epochs);
+        let settings = tune::Settings { epochs: args.tune_epochs, ..Default::default() };
         eprintln!("train: fine-tuning {} on {} answers and {} codes, {} epochs", base.display(), qa.len(), codes.len(), settings.epochs);
         let tmp = args.out.join(format!("{ENCODER_DIR}.partial"));
         let _ = std::fs::remove_dir_all(&tmp);

@@ -251,12 +251,6 @@ pub fn train(base: &Path, examples: &[Example], s: &Settings, out: &Path, progre
     Ok(())
 }
 
-/// Settings for tuning the encoder on coded answers (`consult train`): as for sentiment, but
-/// two epochs (chosen on the NHS FFT development split, BENCHMARKS.md §4).
-pub fn codes_settings(epochs: usize) -> Settings {
-    Settings { epochs, ..Default::default() }
-}
-
 /// Fine-tunes the base sentence model on (question, answer) pairs with one sigmoid output per
 /// code (`targets[i][c]` 1 when pair `i` carries code `c`; binary cross-entropy, positives
 /// weighted by the square root of the code's negative-to-positive ratio), and writes the tuned
@@ -331,7 +325,6 @@ fn fit(
     progress: &dyn Fn(usize, f64),
 ) -> Result<PairNet> {
     tch::manual_seed(s.seed as i64);
-    tch::set_num_threads(model::default_workers().max(1) as i32);
     let net = PairNet::load_with(base, &base.join("model.safetensors"), false, head, outputs)?;
     let tok = model::load_tokenizer(base)?;
     let enc = encode(&tok, pairs);
