@@ -4,19 +4,22 @@ Reads DIR/train_gold.csv and DIR/questions.txt (from bench/fft_sets.py) and writ
   test_input.csv  fold 1: id, then one column per FFT question holding the answer
   test_gold.csv   fold 1: id, codes
   codes_min3.txt  codes with at least 3 fold-1 examples (scored codes)
-Usage: python3 bench/fft_dev_split.py DIR OUT
+With FOLD (2-4), that fold is scored instead of fold 1 and the other three are trained on.
+Usage: python3 bench/fft_dev_split.py DIR OUT [FOLD]
 """
 import collections, csv, os, sys
 
 from common import fold as fnv
 
 src, out = sys.argv[1], sys.argv[2]
+dev = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+assert dev in (1, 2, 3, 4), "the development fold is 1-4 (fold 0 is held out)"
 os.makedirs(out, exist_ok=True)
 
 rows = list(csv.DictReader(open(f"{src}/train_gold.csv", encoding="utf-8")))
 qs = [l.rstrip("\n") for l in open(f"{src}/questions.txt", encoding="utf-8")]
-tr = [r for r in rows if fnv(r["id"]) != 1]
-te = [r for r in rows if fnv(r["id"]) == 1]
+tr = [r for r in rows if fnv(r["id"]) != dev]
+te = [r for r in rows if fnv(r["id"]) == dev]
 with open(f"{out}/train_gold.csv", "w", newline="", encoding="utf-8") as fh:
     w = csv.writer(fh)
     w.writerow(["id", "question", "text", "codes"])

@@ -406,7 +406,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
     };
     Ok(json!({
         "command": format!("consult train-sentiment --tune --tune-epochs {} --label-smoothing {} --review-weight {}{}", args.tune_epochs, args.label_smoothing, args.review_weight,
-                           args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))),
+                           args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))
+                           + &if args.seed != 0 { format!(" --seed {}", args.seed) } else { String::new() }),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
@@ -437,7 +438,7 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         .iter()
         .map(|&i| tune::Example { question: question(&items[i]), text: &items[i].text, grade: items[i].grade, weight: items[i].weight })
         .collect();
-    let settings = tune::Settings { epochs: args.tune_epochs, label_smoothing: args.label_smoothing, ..Default::default() };
+    let settings = tune::Settings { epochs: args.tune_epochs, label_smoothing: args.label_smoothing, seed: args.seed, ..Default::default() };
     eprintln!("train-sentiment: fine-tuning {} on {} pairs, {} epochs", base.display(), examples.len(), settings.epochs);
     let t0 = std::time::Instant::now();
     // Write into a temporary folder first: a half-made model is never picked up.
@@ -567,7 +568,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         let targets: Vec<Vec<f32>> =
             gold.iter().map(|g| codes.iter().map(|c| if g.contains(c) { 1.0 } else { 0.0 }).collect()).collect();
         let qa: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (q.as_str(), t.as_str())).collect();
-        let settings = tune::Settings { epochs: args.tune_epochs, ..Default::default() };
+        let settings = tune::Settings { epochs: args.tune_epochs, frozen_layers: args.tune_frozen_layers, ..Default::default() };
         eprintln!("train: fine-tuning {} on {} answers and {} codes, {} epochs", base.display(), qa.len(), codes.len(), settings.epochs);
         let tmp = args.out.join(format!("{ENCODER_DIR}.partial"));
         let _ = std::fs::remove_dir_all(&tmp);
