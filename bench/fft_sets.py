@@ -6,13 +6,17 @@ the test set. Writes into OUT_DIR (never committed):
   test_input.csv  id, then one column per FFT question holding the answer (for `consult analyse`)
   test_gold.csv   id, codes
   codes_min3.txt  comma-separated codes with at least 3 test examples (scored codes)
-Codes are the 49 theme columns, as slugs. Usage: python3 bench/fft_sets.py SHARED_DATA OUT_DIR
+Codes are the 49 theme columns, as slugs. With FOLD (1-4), that fold is the test set and the
+other four train (k-fold figures, bench/fft_cv.sh); the default is fold 0.
+Usage: python3 bench/fft_sets.py SHARED_DATA OUT_DIR [FOLD]
 """
 import csv, os, re, sys
 
 from common import fold as fnv, tidy
 
 data, out = sys.argv[1], sys.argv[2]
+test_fold = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+assert test_fold in range(5), "the test fold is 0-4"
 os.makedirs(out, exist_ok=True)
 
 def slug(s):
@@ -31,7 +35,7 @@ for r in rows:
         continue
     codes = ";".join(slug(t) for t in themes if r[t].strip() in ("1", "1.0"))
     item = (r["Comment ID"].strip(), tidy(r["FFT question"]), text, codes)
-    (test if fnv(item[0]) == 0 else train).append(item)
+    (test if fnv(item[0]) == test_fold else train).append(item)
 questions = sorted({q for _, q, _, _ in test})
 with open(f"{out}/train_gold.csv", "w", newline="", encoding="utf-8") as fh:
     w = csv.writer(fh)
