@@ -208,7 +208,7 @@ pub struct TrainSentimentArgs {
     /// Gradient-descent epochs of the frozen-encoder head.
     #[arg(long, default_value_t = 300)]
     pub epochs: usize,
-    /// Fine-tune the encoder itself with the grade head (~6 min on 2 cores): the model
+    /// Fine-tune the encoder itself with the grade head (~7 min on 2 cores): the model
     /// `analyse` and `sentiment` use when it is there.
     #[arg(long)]
     pub tune: bool,
@@ -224,6 +224,11 @@ pub struct TrainSentimentArgs {
     /// Seed of fine-tuning (the head's first weights, dropout and the batches' order).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Fine-tuning leaves the embeddings and the lowest this many of the six layers as they
+    /// are (0: tunes every weight). 1 trains a third faster but scored a little lower on four
+    /// folds of five (FFT 5-class 0.709 against 0.713 on average; BENCHMARKS.md §3).
+    #[arg(long, default_value_t = 0)]
+    pub tune_frozen_layers: usize,
     /// Development run: train on the folds other than 0 and this one (1-4) and score this
     /// one, so settings are chosen without touching the held-out fold 0.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4))]

@@ -407,7 +407,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
     Ok(json!({
         "command": format!("consult train-sentiment --tune --tune-epochs {} --label-smoothing {} --review-weight {}{}", args.tune_epochs, args.label_smoothing, args.review_weight,
                            args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))
-                           + &if args.seed != 0 { format!(" --seed {}", args.seed) } else { String::new() }),
+                           + &if args.seed != 0 { format!(" --seed {}", args.seed) } else { String::new() }
+                           + &if args.tune_frozen_layers != 0 { format!(" --tune-frozen-layers {}", args.tune_frozen_layers) } else { String::new() }),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
@@ -438,7 +439,7 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         .iter()
         .map(|&i| tune::Example { question: question(&items[i]), text: &items[i].text, grade: items[i].grade, weight: items[i].weight })
         .collect();
-    let settings = tune::Settings { epochs: args.tune_epochs, label_smoothing: args.label_smoothing, seed: args.seed, ..Default::default() };
+    let settings = tune::Settings { epochs: args.tune_epochs, label_smoothing: args.label_smoothing, seed: args.seed, frozen_layers: args.tune_frozen_layers, ..Default::default() };
     eprintln!("train-sentiment: fine-tuning {} on {} pairs, {} epochs", base.display(), examples.len(), settings.epochs);
     let t0 = std::time::Instant::now();
     // Write into a temporary folder first: a half-made model is never picked up.
@@ -647,4 +648,33 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         head.rule.describe()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(extra: &[&str]) -> TrainSentimentArgs {
+        let argv = ["consult", "train-sentiment", "--tune"].iter().chain(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::TrainSentiment(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    /// The recipe `--if-stale` compares: the default command is the one the shipped model was
+    /// made with (a new option with its default must not force a retrain), and a setting away
+    /// from its default is named.
+    #[test]
+    fn recipe_names_only_settings_away_from_their_defaults() {
+        let cmd = |extra: &[&str]| tune_recipe(&args(extra)).unwrap()["command"].as_str().unwrap().to_string();
+        assert_eq!(cmd(&[]), "consult train-sentiment --tune --tune-epochs 3 --label-smoothing 0 --review-weight 1");
+        assert_eq!(
+            cmd(&["--tune-frozen-layers", "1", "--seed", "2", "--dev-fold", "1"]),
+            "consult train-sentiment --tune --tune-epochs 3 --label-smoothing 0 --review-weight 1 --dev-fold 1 --seed 2 --tune-frozen-layers 1"
+        );
+    }
 }

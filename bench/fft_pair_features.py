@@ -1,0 +1,86 @@
+# One-off NHS FFT experiment (eleventh session; BENCHMARKS.md §4, "tried and not taken").
+# It takes the test answers (id, question, answer as `analyse` normalised it) from a dump that
+# `consult analyse --head` does not write (only its "id", "q" and "a" are used here): made by a temporary patch, not kept, that in src/analyse.rs's trained-head branch pushed
+#   {"id", "q": question text, "a": answer text, "p": head.probs(&sentiment::features(a, q), &head.words(a, q))}
+# as a JSON line per coded answer to the file named by $CONSULT_DUMP_PROBS.
+# Compare head features on a dev split: [a, q, a*q] (shipped) vs pooled (q, a) pair, vs both;
+# and character n-grams beside the word n-grams.
+# usage: .venv/bin/python bench/fft_pair_features.py ENCODER_DIR SPLIT_DIR DUMP.jsonl
+import sys, os, csv, json, numpy as np, torch
+from transformers import BertModel, BertConfig, BertTokenizerFast
+from safetensors.torch import load_file
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict, KFold
+from scipy.sparse import hstack, csr_matrix
+torch.set_num_threads(2)
+enc, split, dump = sys.argv[1:4]
+m = BertModel(BertConfig.from_pretrained(enc), add_pooling_layer=False).eval()
+m.load_state_dict({k: v for k, v in load_file(enc + '/model.safetensors').items() if not k.startswith('pooler')}, strict=False)
+tok = BertTokenizerFast.from_pretrained(enc)
+def emb(a, b=None):
+    out = np.zeros((len(a), 384), dtype=np.float32)
+    order = sorted(range(len(a)), key=lambda i: len(a[i]) + (len(b[i]) if b else 0))
+    with torch.no_grad():
+        for s in range(0, len(order), 64):
+            idx = order[s:s+64]
+            t = tok([a[i] for i in idx], [b[i] for i in idx] if b else None, truncation=True, max_length=128 if b else 256, padding=True, return_tensors='pt')
+            h = m(**t).last_hidden_state; mk = t['attention_mask'].unsqueeze(-1).float()
+            p = (h * mk).sum(1) / mk.sum(1)
+            out[idx] = torch.nn.functional.normalize(p, dim=-1).numpy()
+    return out
+tr = list(csv.DictReader(open(split + '/train_gold.csv')))
+te = [json.loads(l) for l in open(dump)]
+codes = sorted({c for r in tr for c in r['codes'].split(';') if c})
+Y = np.array([[c in r['codes'].split(';') for c in codes] for r in tr], dtype=int)
+g = {r['id']: set(c for c in r['codes'].split(';') if c) for r in csv.DictReader(open(split + '/test_gold.csv'))}
+keep = [c.strip() for c in open(split + '/codes_min3.txt').read().strip().split(',')]
+cache = split + '/pairfeat_' + os.path.basename(os.path.dirname(enc.rstrip('/'))) + '.npz'
+if os.path.exists(cache):
+    z = np.load(cache); A, Q, P, At, Qt, Pt = [z[k] for k in 'A Q P At Qt Pt'.split()]
+else:
+    A = emb([r['text'] for r in tr]); Q = emb([r['question'] for r in tr]); P = emb([r['question'] for r in tr], [r['text'] for r in tr])
+    At = emb([r['a'] for r in te]); Qt = emb([r['q'] for r in te]); Pt = emb([r['q'] for r in te], [r['a'] for r in te])
+    np.savez(cache, A=A, Q=Q, P=P, At=At, Qt=Qt, Pt=Pt)
+tf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+T = tf.fit_transform([r['text'] + ' ' + r['question'] for r in tr]); Tt = tf.transform([r['a'] + ' ' + r['q'] for r in te])
+def run(name, X, Xt, C=10.0):
+    X = hstack([csr_matrix(X), T]).tocsr(); Xt = hstack([csr_matrix(Xt), Tt]).tocsr()
+    P_ = np.zeros((Xt.shape[0], len(codes))); th = np.full(len(codes), 0.5)
+    for j, c in enumerate(codes):
+        y = Y[:, j]
+        if y.sum() < 2: continue
+        clf = LogisticRegression(C=C, max_iter=2000)
+        oof = cross_val_predict(clf, X, y, cv=KFold(3, shuffle=True, random_state=0), method='predict_proba')[:, 1]
+        best = (0, 0.5)
+        for t in np.arange(0.05, 0.95, 0.025):
+            pr = oof >= t; tp = (pr & (y == 1)).sum(); f = 2*tp / max(1, pr.sum() + y.sum())
+            if f > best[0]: best = (f, t)
+        th[j] = max(best[1], 0.3)
+        P_[:, j] = clf.fit(X, y).predict_proba(Xt)[:, 1]
+    pred = {}
+    for k, r in enumerate(te):
+        s = [j for j in range(len(codes)) if P_[k, j] >= th[j]]
+        if not s: s = [int(np.argmax(P_[k]))]
+        pred[r['id']] = {codes[j] for j in s}
+    tp = {c: 0 for c in keep}; fp = dict(tp); fn = dict(tp)
+    for i, gs in g.items():
+        ps = pred.get(i, set())
+        for c in keep:
+            if c in ps and c in gs: tp[c] += 1
+            elif c in ps: fp[c] += 1
+            elif c in gs: fn[c] += 1
+    f = lambda t, p, n: 0 if t == 0 else 2*t/(2*t+p+n)
+    print('%-20s C=%g micro %.3f macro %.3f' % (name, C, f(sum(tp.values()), sum(fp.values()), sum(fn.values())), np.mean([f(tp[c], fp[c], fn[c]) for c in keep])), flush=True)
+run('a,q,a*q', np.hstack([A, Q, A*Q]), np.hstack([At, Qt, At*Qt]))
+run('pair', P, Pt)
+run('pair,a,q,a*q', np.hstack([P, A, Q, A*Q]), np.hstack([Pt, At, Qt, At*Qt]))
+run('pair,a', np.hstack([P, A]), np.hstack([Pt, At]))
+# Character 2-5 grams within words beside the word 1-2 grams (misspellings are common in FFT).
+import scipy.sparse as sp
+base_T, base_Tt = T, Tt
+cv = TfidfVectorizer(analyzer='char_wb', ngram_range=(2, 5), min_df=2, sublinear_tf=True)
+C_ = cv.fit_transform([r['text'] + ' ' + r['question'] for r in tr]); Ct = cv.transform([r['a'] + ' ' + r['q'] for r in te])
+for wc in (0.5, 1.0):
+    T = sp.hstack([base_T, wc * C_]).tocsr(); Tt = sp.hstack([base_Tt, wc * Ct]).tocsr()
+    run('+char wb2-5 x%g' % wc, np.hstack([A, Q, A*Q]), np.hstack([At, Qt, At*Qt]))
