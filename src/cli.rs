@@ -224,6 +224,10 @@ pub struct TrainSentimentArgs {
     /// Seed of fine-tuning (the head's first weights, dropout and the batches' order).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Encoder learning rate of fine-tuning (the peak, after warm-up); 3e-5 and 8e-5 did no
+    /// better on a development fold (BENCHMARKS.md §3).
+    #[arg(long, default_value_t = 5e-5)]
+    pub tune_learning_rate: f64,
     /// Fine-tuning leaves the embeddings and the lowest this many of the six layers as they
     /// are (0: tunes every weight). 1 trains a third faster but scored a little lower on four
     /// folds of five (FFT 5-class 0.709 against 0.713 on average; BENCHMARKS.md §3).

@@ -408,7 +408,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
         "command": format!("consult train-sentiment --tune --tune-epochs {} --label-smoothing {} --review-weight {}{}", args.tune_epochs, args.label_smoothing, args.review_weight,
                            args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))
                            + &if args.seed != 0 { format!(" --seed {}", args.seed) } else { String::new() }
-                           + &if args.tune_frozen_layers != 0 { format!(" --tune-frozen-layers {}", args.tune_frozen_layers) } else { String::new() }),
+                           + &if args.tune_frozen_layers != 0 { format!(" --tune-frozen-layers {}", args.tune_frozen_layers) } else { String::new() }
+                           + &if args.tune_learning_rate != tune::Settings::default().encoder_learning_rate { format!(" --tune-learning-rate {}", args.tune_learning_rate) } else { String::new() }),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
@@ -439,7 +440,7 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         .iter()
         .map(|&i| tune::Example { question: question(&items[i]), text: &items[i].text, grade: items[i].grade, weight: items[i].weight })
         .collect();
-    let settings = tune::Settings { epochs: args.tune_epochs, label_smoothing: args.label_smoothing, seed: args.seed, frozen_layers: args.tune_frozen_layers, ..Default::default() };
+    let settings = tune::Settings { epochs: args.tune_epochs, label_smoothing: args.label_smoothing, seed: args.seed, frozen_layers: args.tune_frozen_layers, encoder_learning_rate: args.tune_learning_rate, ..Default::default() };
     eprintln!("train-sentiment: fine-tuning {} on {} pairs, {} epochs", base.display(), examples.len(), settings.epochs);
     let t0 = std::time::Instant::now();
     // Write into a temporary folder first: a half-made model is never picked up.
@@ -673,8 +674,8 @@ mod tests {
         let cmd = |extra: &[&str]| tune_recipe(&args(extra)).unwrap()["command"].as_str().unwrap().to_string();
         assert_eq!(cmd(&[]), "consult train-sentiment --tune --tune-epochs 3 --label-smoothing 0 --review-weight 1");
         assert_eq!(
-            cmd(&["--tune-frozen-layers", "1", "--seed", "2", "--dev-fold", "1"]),
-            "consult train-sentiment --tune --tune-epochs 3 --label-smoothing 0 --review-weight 1 --dev-fold 1 --seed 2 --tune-frozen-layers 1"
+            cmd(&["--tune-frozen-layers", "1", "--seed", "2", "--dev-fold", "1", "--tune-learning-rate", "8e-5"]),
+            "consult train-sentiment --tune --tune-epochs 3 --label-smoothing 0 --review-weight 1 --dev-fold 1 --seed 2 --tune-frozen-layers 1 --tune-learning-rate 0.00008"
         );
     }
 }
