@@ -5,6 +5,8 @@
 # split. Fold 0 is the held-out benchmark (BENCHMARKS.md §4); folds 1-4 served as development
 # folds when settings were chosen, so their figures are not held out in that sense.
 # Usage: bash bench/fft_cv.sh WORK FOLD...   e.g. bash bench/fft_cv.sh /tmp/fftcv 0 1 2 3 4
+# To compare a setting, fold by fold, with the defaults: TAG=-old TRAIN_ARGS="--tune-epochs 2
+# --tune-frozen-layers 0" bash bench/fft_cv.sh /tmp/fftcv 1 2 3 4 (heads in foldK/head$TAG).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=$1; shift
@@ -14,9 +16,11 @@ for k in "$@"; do
   d=$W/fold$k
   python3 bench/fft_sets.py "$SHARED/data" $d $k
   args=(); while IFS= read -r q; do args+=(--text "$q"); done < $d/questions.txt
-  rm -rf $d/head $d/out
-  $BIN train --gold $d/train_gold.csv --out $d/head 2>&1 | grep 'wrote' | sed 's/.*(/  training: (/'
-  $BIN analyse --quiet --id id "${args[@]}" --head $d/head --out $d/out $d/test_input.csv
-  echo "fold $k consult: $($BIN evaluate $d/out/coded_responses.csv $d/test_gold.csv --only "$(cat $d/codes_min3.txt)" | grep '^code: micro')"
+  h=$d/head${TAG:-}; o=$d/out${TAG:-}
+  rm -rf $h $o
+  # shellcheck disable=SC2086 # TRAIN_ARGS is a list of options
+  $BIN train --gold $d/train_gold.csv --out $h ${TRAIN_ARGS:-} 2>&1 | grep 'wrote' | sed 's/.*(/  training: (/'
+  $BIN analyse --quiet --id id "${args[@]}" --head $h --out $o $d/test_input.csv
+  echo "fold $k consult${TAG:-}: $($BIN evaluate $o/coded_responses.csv $d/test_gold.csv --only "$(cat $d/codes_min3.txt)" | grep '^code: micro')"
   echo "fold $k $(.venv/bin/python bench/fft_baseline.py $d 2>/dev/null)"
 done
