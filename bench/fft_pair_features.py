@@ -4,7 +4,8 @@
 #   {"id", "q": question text, "a": answer text, "p": head.probs(&sentiment::features(a, q), &head.words(a, q))}
 # as a JSON line per coded answer to the file named by $CONSULT_DUMP_PROBS.
 # Compare head features on a dev split: [a, q, a*q] (shipped) vs pooled (q, a) pair, vs both;
-# and character n-grams beside the word n-grams.
+# character n-grams beside the word n-grams; and the heads mixed with a k-nearest-neighbour vote
+# of the training answers (k 15, cosine^4 weights, fine-tuned encoder), thresholds out of fold.
 # usage: .venv/bin/python bench/fft_pair_features.py ENCODER_DIR SPLIT_DIR DUMP.jsonl
 import sys, os, csv, json, numpy as np, torch
 from transformers import BertModel, BertConfig, BertTokenizerFast
@@ -44,34 +45,38 @@ else:
     np.savez(cache, A=A, Q=Q, P=P, At=At, Qt=Qt, Pt=Pt)
 tf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
 T = tf.fit_transform([r['text'] + ' ' + r['question'] for r in tr]); Tt = tf.transform([r['a'] + ' ' + r['q'] for r in te])
-def run(name, X, Xt, C=10.0):
-    X = hstack([csr_matrix(X), T]).tocsr(); Xt = hstack([csr_matrix(Xt), Tt]).tocsr()
-    P_ = np.zeros((Xt.shape[0], len(codes))); th = np.full(len(codes), 0.5)
-    for j, c in enumerate(codes):
-        y = Y[:, j]
-        if y.sum() < 2: continue
-        clf = LogisticRegression(C=C, max_iter=2000)
-        oof = cross_val_predict(clf, X, y, cv=KFold(3, shuffle=True, random_state=0), method='predict_proba')[:, 1]
-        best = (0, 0.5)
+def evaluate(name, oof, P_):
+    th = np.full(len(codes), 0.5)
+    for j_ in range(len(codes)):
+        y = Y[:, j_]; best = (0, 0.5)
         for t in np.arange(0.05, 0.95, 0.025):
-            pr = oof >= t; tp = (pr & (y == 1)).sum(); f = 2*tp / max(1, pr.sum() + y.sum())
+            pr = oof[:, j_] >= t; tp = (pr & (y == 1)).sum(); f = 2*tp / max(1, pr.sum() + y.sum())
             if f > best[0]: best = (f, t)
-        th[j] = max(best[1], 0.3)
-        P_[:, j] = clf.fit(X, y).predict_proba(Xt)[:, 1]
+        th[j_] = max(best[1], 0.3)
     pred = {}
-    for k, r in enumerate(te):
-        s = [j for j in range(len(codes)) if P_[k, j] >= th[j]]
-        if not s: s = [int(np.argmax(P_[k]))]
-        pred[r['id']] = {codes[j] for j in s}
+    for k_, r in enumerate(te):
+        s_ = [j_ for j_ in range(len(codes)) if P_[k_, j_] >= th[j_]]
+        if not s_: s_ = [int(np.argmax(P_[k_]))]
+        pred[r['id']] = {codes[j_] for j_ in s_}
     tp = {c: 0 for c in keep}; fp = dict(tp); fn = dict(tp)
-    for i, gs in g.items():
-        ps = pred.get(i, set())
+    for i_, gs in g.items():
+        ps = pred.get(i_, set())
         for c in keep:
             if c in ps and c in gs: tp[c] += 1
             elif c in ps: fp[c] += 1
             elif c in gs: fn[c] += 1
     f = lambda t, p, n: 0 if t == 0 else 2*t/(2*t+p+n)
-    print('%-20s C=%g micro %.3f macro %.3f' % (name, C, f(sum(tp.values()), sum(fp.values()), sum(fn.values())), np.mean([f(tp[c], fp[c], fn[c]) for c in keep])), flush=True)
+    print('%-20s micro %.3f macro %.3f' % (name, f(sum(tp.values()), sum(fp.values()), sum(fn.values())), np.mean([f(tp[c], fp[c], fn[c]) for c in keep])), flush=True)
+def run(name, X, Xt, C=10.0):
+    X = hstack([csr_matrix(X), T]).tocsr(); Xt = hstack([csr_matrix(Xt), Tt]).tocsr()
+    oof = np.zeros(Y.shape); P_ = np.zeros((Xt.shape[0], len(codes)))
+    for j, c in enumerate(codes):
+        y = Y[:, j]
+        if y.sum() < 2: continue
+        clf = LogisticRegression(C=C, max_iter=2000)
+        oof[:, j] = cross_val_predict(clf, X, y, cv=KFold(3, shuffle=True, random_state=0), method='predict_proba')[:, 1]
+        P_[:, j] = clf.fit(X, y).predict_proba(Xt)[:, 1]
+    evaluate('%s C=%g' % (name, C), oof, P_)
 run('a,q,a*q', np.hstack([A, Q, A*Q]), np.hstack([At, Qt, At*Qt]))
 run('pair', P, Pt)
 run('pair,a,q,a*q', np.hstack([P, A, Q, A*Q]), np.hstack([Pt, At, Qt, At*Qt]))
@@ -84,3 +89,30 @@ C_ = cv.fit_transform([r['text'] + ' ' + r['question'] for r in tr]); Ct = cv.tr
 for wc in (0.5, 1.0):
     T = sp.hstack([base_T, wc * C_]).tocsr(); Tt = sp.hstack([base_Tt, wc * Ct]).tocsr()
     run('+char wb2-5 x%g' % wc, np.hstack([A, Q, A*Q]), np.hstack([At, Qt, At*Qt]))
+# The nearest-neighbour vote, on the shipped features and word n-grams only.
+T, Tt = base_T, base_Tt
+X = np.hstack([A, Q, A*Q]); Xt = np.hstack([At, Qt, At*Qt])
+Xs = hstack([csr_matrix(X), T]).tocsr(); Xst = hstack([csr_matrix(Xt), Tt]).tocsr()
+kf = list(KFold(3, shuffle=True, random_state=0).split(Xs))
+def knn(trainA, trainY, queryA, k=15, self_ex=False):
+    S = queryA @ trainA.T
+    if self_ex: np.fill_diagonal(S, -1)
+    idx = np.argpartition(-S, k, axis=1)[:, :k]
+    w = np.take_along_axis(S, idx, 1).clip(0) ** 4
+    return (w[:, :, None] * trainY[idx]).sum(1) / (w.sum(1, keepdims=True) + 1e-9)
+# OOF probabilities for heads and knn
+oof_h = np.zeros(Y.shape); oof_k = np.zeros(Y.shape); Ph = np.zeros((Xst.shape[0], len(codes)))
+for a, b in kf:
+    oof_k[b] = knn(A[a], Y[a], A[b])
+Pk = knn(A, Y, At)
+for j_, c in enumerate(codes):
+    y = Y[:, j_]
+    if y.sum() < 2: continue
+    for a, b in kf:
+        if y[a].sum() == 0: continue
+        oof_h[b, j_] = LogisticRegression(C=10, max_iter=2000).fit(Xs[a], y[a]).predict_proba(Xs[b])[:, 1]
+    Ph[:, j_] = LogisticRegression(C=10, max_iter=2000).fit(Xs, y).predict_proba(Xst)[:, 1]
+evaluate('heads', oof_h, Ph)
+evaluate('knn', oof_k, Pk)
+for w in (0.2, 0.35, 0.5):
+    evaluate('blend %.2f' % w, (1-w)*oof_h + w*oof_k, (1-w)*Ph + w*Pk)

@@ -226,7 +226,7 @@ pub struct TrainSentimentArgs {
     pub seed: u64,
     /// Encoder learning rate of fine-tuning (the peak, after warm-up); 3e-5 and 8e-5 did no
     /// better on a development fold (BENCHMARKS.md §3).
-    #[arg(long, default_value_t = 5e-5)]
+    #[arg(long, default_value_t = crate::tune::Settings::default().encoder_learning_rate)]
     pub tune_learning_rate: f64,
     /// Fine-tuning leaves the embeddings and the lowest this many of the six layers as they
     /// are (0: tunes every weight). 1 trains a third faster but scored a little lower on four
