@@ -404,12 +404,16 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
     let sha = |p: &Path| -> Result<serde_json::Value> {
         Ok(if p.as_os_str().is_empty() { serde_json::Value::Null } else { crate::model::file_sha256(p)?.into() })
     };
+    // Options added after models were shipped are named only away from their defaults, so a
+    // model made before them stays up to date.
+    let d = tune::Settings::default();
+    let away = |flag: &str, value: String, is_default: bool| if is_default { String::new() } else { format!(" --{flag} {value}") };
     Ok(json!({
         "command": format!("consult train-sentiment --tune --tune-epochs {} --label-smoothing {} --review-weight {}{}", args.tune_epochs, args.label_smoothing, args.review_weight,
                            args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))
-                           + &if args.seed != 0 { format!(" --seed {}", args.seed) } else { String::new() }
-                           + &if args.tune_frozen_layers != 0 { format!(" --tune-frozen-layers {}", args.tune_frozen_layers) } else { String::new() }
-                           + &if args.tune_learning_rate != tune::Settings::default().encoder_learning_rate { format!(" --tune-learning-rate {}", args.tune_learning_rate) } else { String::new() }),
+                           + &away("seed", args.seed.to_string(), args.seed == d.seed)
+                           + &away("tune-frozen-layers", args.tune_frozen_layers.to_string(), args.tune_frozen_layers == d.frozen_layers)
+                           + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
