@@ -11,7 +11,7 @@ codebook's example statements plus the other four folds and the manifesto senten
 ninth session on an encoder fine-tuned on the same statements; 5 x ~2 min), and zero-shot
 again with that fine-tuned encoder in place of MiniLM (`analyse --model FOLD/head_model/encoder`).
 
-Usage (from the repository root): python3 bench/polis_cv.py ../shared/data OUTDIR [--head]
+Usage (from the repository root): python3 bench/polis_cv.py ../shared/data OUTDIR [--head] [--settings FILE]
 """
 import csv
 import os
@@ -23,6 +23,18 @@ from common import fnv1a, polis_texts, tidy, write_csv as write
 
 data, out = sys.argv[1], sys.argv[2]
 heads = "--head" in sys.argv[3:]
+# --settings FILE: zero-shot settings for the cross-validated runs (default: models/zero-shot.toml)
+settings = sys.argv[sys.argv.index("--settings") + 1] if "--settings" in sys.argv else None
+settings_args = ["--settings", settings] if settings else []
+# Each statement is put to its conversation's own question (the Polis topic) as a consultation
+# export's column header would put it, and coded one conversation at a time ("examples");
+# "examples_bare" codes the same folds under a bare "text" header, as before the twelfth session.
+QUESTIONS = {
+    # compdemocracy/openData bg2050-volunteers/summary.csv: topic and description
+    "bg2050-volunteers.csv": "What would you want to see in the Bowling Green of the future?",
+    # compdemocracy/openData london.youth.policing/summary.csv: topic
+    "london.youth.policing.csv": "What is the best way to engage more young people in local scrutiny of policing?",
+}
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 binary = os.environ.get("CONSULT_BIN", os.path.join(root, "target/release/consult"))
 codebook = os.path.join(root, "models/codebooks/strategic-plan-2022-26.toml")
@@ -52,7 +64,7 @@ examples = [(f"example#{c['id']}#{i}", tidy(e), c["id"]) for c in book["codes"] 
 write(f"{out}/polis_gold.csv", ["id", "codes"], [(k, c) for k, _, c in polis])
 write(f"{out}/polis_input.csv", ["id", "text"], [(k, t) for k, t, _ in polis])
 
-methods = ["examples"] + (["head", "tuned_zero_shot"] if heads else [])
+methods = ["examples", "examples_bare"] + (["head", "tuned_zero_shot"] if heads else [])
 coded = {m: [] for m in methods}
 for k in range(5):
     d = f"{out}/fold{k}"
@@ -61,7 +73,17 @@ for k in range(5):
     rest = [p for p in polis if fnv1a(p[0]) % 5 != k]
     write(f"{d}/input.csv", ["id", "text"], [(i, t) for i, t, _ in test])
     write(f"{d}/examples.csv", ["id", "text", "codes"], rest + manifesto)
-    consult("analyse", f"{d}/input.csv", "--id", "id", "--text", "text", "--examples", f"{d}/examples.csv", "--quiet", "--out", f"{d}/examples")
+    rows = []
+    for j, (f, q) in enumerate(QUESTIONS.items()):
+        write(f"{d}/input{j}.csv", ["id", q], [(i, t) for i, t, _ in test if i.startswith(f + "#")])
+        consult("analyse", f"{d}/input{j}.csv", "--id", "id", "--text", q, "--examples", f"{d}/examples.csv", *settings_args, "--quiet", "--out", f"{d}/examples{j}")
+        with open(f"{d}/examples{j}/coded_responses.csv", encoding="utf-8") as fh:
+            part = list(csv.reader(fh))
+        rows += part if not rows else part[1:]
+    os.makedirs(f"{d}/examples", exist_ok=True)
+    with open(f"{d}/examples/coded_responses.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    consult("analyse", f"{d}/input.csv", "--id", "id", "--text", "text", "--examples", f"{d}/examples.csv", *settings_args, "--quiet", "--out", f"{d}/examples_bare")
     if heads:
         write(f"{d}/train_gold.csv", ["id", "text", "codes"], examples + rest + manifesto)
         consult("train", "--gold", f"{d}/train_gold.csv", "--codebook", codebook, "--out", f"{d}/head_model")
@@ -78,8 +100,10 @@ for m in methods:
 print("== zero-shot, the codebook's own examples only (--no-examples), all 410 statements", flush=True)
 consult("analyse", f"{out}/polis_input.csv", "--id", "id", "--text", "text", "--no-examples", "--quiet", "--out", f"{out}/own")
 consult("evaluate", "--only", SUB, f"{out}/own/coded_responses.csv", f"{out}/polis_gold.csv")
-print("== zero-shot with the other folds' statements and the manifesto sentences as hand-coded examples (5-fold cross-validation)", flush=True)
+print("== zero-shot with the other folds' statements and the manifesto sentences as hand-coded examples, each statement under its conversation's question (5-fold cross-validation)", flush=True)
 consult("evaluate", "--only", SUB, f"{out}/examples_coded.csv", f"{out}/polis_gold.csv")
+print("== the same under a bare \"text\" header, so no question lends its topic (5-fold cross-validation)", flush=True)
+consult("evaluate", "--only", SUB, f"{out}/examples_bare_coded.csv", f"{out}/polis_gold.csv")
 if heads:
     print("== heads learnt from the codebook's examples, the other folds and the manifesto sentences (5-fold cross-validation)", flush=True)
     consult("evaluate", "--only", SUB, f"{out}/head_coded.csv", f"{out}/polis_gold.csv")

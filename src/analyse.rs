@@ -152,7 +152,13 @@ pub struct Timings {
     pub sentiment_seconds: f64,
     /// Distinct (question, text) pairs scored for sentiment.
     pub sentiment_pairs: usize,
+    /// Per question: whether its answers were also scored read with it, since the question
+    /// is itself about a code (zero-shot `question_context`).
+    pub context_questions: Vec<bool>,
 }
+
+/// One row of zero-shot code scores per vector.
+type Scores = Vec<Vec<f32>>;
 
 /// Codes every answer. `id_col` None numbers respondents by their line. `head_encoder`:
 /// trained heads' own (fine-tuned) encoder, when they have one; it reads each whole answer
@@ -174,6 +180,18 @@ pub fn code_responses(
     // Per (row, question): the indices of its texts (whole answer first), or why it is blank.
     // `long`: the answer is read from its segments, not whole.
     let mut pieces_of: Vec<Result<(Vec<usize>, bool), Blank>> = Vec::new();
+    // A question that is itself about a code lends its topic to its answers: each is also
+    // scored as its whole-answer vector plus `question_blend` times the question's, one more
+    // piece, so that "Allow them to be at the forefront of the decision making", answering a
+    // question on young people's part in scrutinising policing, is read as about policing.
+    let context_questions: Vec<bool> = match coder {
+        Coder::ZeroShot(c) if c.settings().question_context.is_some() => {
+            let headers: Vec<&str> = questions.iter().map(|q| q.header.as_str()).collect();
+            let es = encoder.embed(&headers)?;
+            headers.iter().zip(&es).map(|(h, e)| c.lends_context(h, e)).collect()
+        }
+        _ => vec![false; questions.len()],
+    };
     let mut distinct: normalise::Distinct<String> = normalise::Distinct::new();
     let question_idx: Vec<usize> = questions.iter().map(|q| distinct.id(q.header.clone())).collect();
     for row in &table.rows {
@@ -207,7 +225,8 @@ pub fn code_responses(
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut embs: Vec<Embedding> = encoder.embed(&refs)?;
     encoder.release();
-    let mut timings = Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len(), ..Default::default() };
+    let mut timings =
+        Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len(), context_questions, ..Default::default() };
 
     // A long answer's whole is the mean of its segments (the model would cut it off).
     let long_wholes: Vec<(usize, Embedding)> = pieces_of
@@ -218,18 +237,49 @@ pub fn code_responses(
             _ => None,
         })
         .collect();
-    // Zero-shot scores of every distinct text and long answer, in blocks of matrix products
-    // (one call for all: many small products would fragment the heap).
-    let (text_scores, long_scores): (Vec<Vec<f32>>, Vec<Vec<f32>>) = match coder {
-        Coder::ZeroShot(c) => {
-            let all: Vec<&[f32]> = embs.iter().chain(long_wholes.iter().map(|(_, e)| e)).map(Vec::as_slice).collect();
-            let mut s = c.score_many(&all);
-            let long = s.split_off(embs.len());
-            (s, long)
-        }
-        Coder::Trained { .. } => (Vec::new(), Vec::new()),
-    };
     let long_at: HashMap<usize, usize> = long_wholes.iter().enumerate().map(|(j, (k, _))| (*k, j)).collect();
+    // Answers to a question that lends context: whole answer + question_blend * question.
+    let blended: Vec<(usize, Embedding)> = match coder {
+        Coder::ZeroShot(c) if timings.context_questions.iter().any(|&b| b) => pieces_of
+            .iter()
+            .enumerate()
+            .filter_map(|(k, p)| {
+                let qi = k % questions.len();
+                let (ids, _) = p.as_ref().ok()?;
+                if !timings.context_questions[qi] {
+                    return None;
+                }
+                let w = match long_at.get(&k) {
+                    Some(&j) => &long_wholes[j].1,
+                    None => &embs[ids[0]],
+                };
+                let (qv, l) = (&embs[question_idx[qi]], c.settings().question_blend);
+                let mut v: Vec<f32> = w.iter().zip(qv).map(|(a, b)| a + l * b).collect();
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                v.iter_mut().for_each(|x| *x /= n);
+                Some((k, v))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    // Zero-shot scores of every distinct text, long answer and answer read with its question,
+    // in blocks of matrix products (one call for all: many small products would fragment the heap).
+    let (text_scores, long_scores, blend_scores): (Scores, Scores, Scores) = match coder {
+        Coder::ZeroShot(c) => {
+            let all: Vec<&[f32]> = embs
+                .iter()
+                .chain(long_wholes.iter().map(|(_, e)| e))
+                .chain(blended.iter().map(|(_, e)| e))
+                .map(Vec::as_slice)
+                .collect();
+            let mut s = c.score_many(&all);
+            let b = s.split_off(embs.len() + long_wholes.len());
+            let long = s.split_off(embs.len());
+            (s, long, b)
+        }
+        Coder::Trained { .. } => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    let blend_at: HashMap<usize, usize> = blended.iter().enumerate().map(|(j, (k, _))| (*k, j)).collect();
     // Heads with their own encoder: every whole answer and question read again with it.
     let head_embs: HashMap<usize, Embedding> = match (coder, head_encoder) {
         (Coder::Trained { .. }, Some(e)) => {
@@ -295,16 +345,23 @@ pub fn code_responses(
                                 Some(j) => long_scores[j].as_slice(),
                                 None => text_scores[ids[0]].as_slice(),
                             };
-                            std::iter::once(first).chain(ids[1..].iter().map(|&i| text_scores[i].as_slice())).collect()
+                            std::iter::once(first)
+                                .chain(ids[1..].iter().map(|&i| text_scores[i].as_slice()))
+                                .chain(blend_at.get(&(ri * nq + qi)).map(|&j| blend_scores[j].as_slice()))
+                                .collect()
                         }
                         Coder::Trained { .. } => Vec::new(),
                     };
-                    let (codes, nearest) = if head_embs.is_empty() {
+                    let (mut codes, nearest) = if head_embs.is_empty() {
                         coder.code(&pieces, &scores, &embs[question_idx[qi]], &texts[ids[0]], &texts[question_idx[qi]])
                     } else {
                         let own = [&head_embs[&ids[0]]];
                         coder.code(&own, &scores, &head_embs[&question_idx[qi]], &texts[ids[0]], &texts[question_idx[qi]])
                     };
+                    // A code found in the answer read with its question was found in the whole answer.
+                    for c in codes.iter_mut().filter(|c| c.piece >= ids.len()) {
+                        c.piece = 0;
+                    }
                     let mut outcomes: Vec<String> = Vec::new();
                     for c in &codes {
                         let o = codebook.outcome_of(&c.code).to_string();
@@ -328,7 +385,7 @@ pub fn code_responses(
     out.extend(table.rows.par_iter().enumerate().map(code_row).collect::<Vec<_>>().into_iter().flatten());
     // Each coded answer holds its own vector now; a model that reads the text itself does
     // not need the texts' embeddings, and at 100,000 answers they are a quarter of a gigabyte.
-    drop((text_scores, long_scores, long_wholes));
+    drop((text_scores, long_scores, long_wholes, blend_scores, blended));
     if !sentiment.needs_embeddings() {
         embs = Vec::new();
     }

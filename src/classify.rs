@@ -28,6 +28,17 @@ pub struct Settings {
     pub fallback_competes: bool,
     #[serde(default)]
     pub thresholds: BTreeMap<String, f32>,
+    /// A question (of at least three words) whose own best code score reaches this lends its
+    /// topic to its answers: each answer is also scored as its vector plus `question_blend`
+    /// times the question's (normalised), one more piece. Absent: answers are read alone.
+    #[serde(default)]
+    pub question_context: Option<f32>,
+    #[serde(default = "default_question_blend")]
+    pub question_blend: f32,
+}
+
+fn default_question_blend() -> f32 {
+    0.5
 }
 
 impl Settings {
@@ -158,6 +169,13 @@ impl Classifier {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Whether answers to this question are also read after it ([`Settings::question_context`]).
+    pub fn lends_context(&self, question: &str, embedding: &[f32]) -> bool {
+        let Some(gate) = self.settings.question_context else { return false };
+        let scores = self.score_many(&[embedding]).remove(0);
+        question.split_whitespace().nth(2).is_some() && scores[..self.protos.len()].iter().any(|&s| s >= gate)
     }
 
     pub fn code_ids(&self) -> Vec<&str> {

@@ -306,10 +306,19 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             format!("{} (sentence embeddings, zero-shot similarity to the codebook; {tone_line})", info.name),
             format!(
                 "compared with each sub-outcome's description and example statements in the codebook{} (zero-shot \
-                 similarity: a code is given when the answer, or one of its sentences, is close enough to it)",
+                 similarity: a code is given when the answer, or one of its sentences, is close enough to it){}",
                 match &codebook.extra_examples {
                     Some(x) => format!(", with {} statements coded by hand as further examples", x.statements),
                     None => String::new(),
+                },
+                match timings.context_questions.iter().filter(|&&b| b).count() {
+                    0 => String::new(),
+                    n => format!(
+                        "; {} itself about a sub-outcome, so {} answers were also read together with the question, \
+                         which gives a short answer its topic",
+                        if n == 1 { "one question is".to_string() } else { format!("{n} questions are") },
+                        if n == 1 { "its" } else { "their" }
+                    ),
                 }
             ),
         ),
@@ -364,8 +373,9 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "quantity_bands": bands.bands.iter().map(|b| json!({"from": b.from, "label": b.label})).collect::<Vec<_>>(),
         "redact_text": args.redact_text,
         "respondent_type_column": type_col.map(|c| table.headers[c].clone()),
-        "questions": counts.iter().map(|q| json!({
+        "questions": counts.iter().enumerate().map(|(qi, q)| json!({
             "key": q.key, "question": q.question, "rows": q.rows, "coded": q.coded, "blank": q.blank,
+            "answers_read_with_question": timings.context_questions.get(qi).copied().unwrap_or(false),
             "blank_empty": q.blank_empty, "blank_non_substantive": q.blank_non_substantive, "rejected": q.rejected,
             "campaigns": q.campaigns.iter().map(|(id, n)| json!({"id": id, "size": n})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),

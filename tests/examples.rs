@@ -31,9 +31,8 @@ fn f1(coded: &Path, gold: &Path, out: &Path) -> (f64, f64) {
     (get("micro"), get("macro"))
 }
 
-#[test]
-fn hand_coded_examples_raise_agreement_on_statements_never_seen() {
-    let repo = common::repo();
+/// Our Polis development labels with their text: `file#comment_id`, text, codes.
+fn polis_statements() -> Vec<Vec<String>> {
     let data = common::shared_data();
     let mut texts: HashMap<String, String> = HashMap::new();
     for f in ["bg2050-volunteers.csv", "london.youth.policing.csv"] {
@@ -43,12 +42,23 @@ fn hand_coded_examples_raise_agreement_on_statements_never_seen() {
             texts.insert(format!("{f}#{}", r[id].trim()), r[body].clone());
         }
     }
-    let (h, labels) = read_csv(&repo.join("eval/dev/polis_labels.csv"));
+    let (h, labels) = read_csv(&common::repo().join("eval/dev/polis_labels.csv"));
     let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    labels
+        .iter()
+        .map(|r| {
+            let key = format!("{}#{}", r[col("file")], r[col("comment_id")]);
+            vec![key.clone(), texts[&key].clone(), r[col("codes")].clone()]
+        })
+        .collect()
+}
+
+#[test]
+fn hand_coded_examples_raise_agreement_on_statements_never_seen() {
+    let repo = common::repo();
     let (mut test, mut examples, mut gold) = (Vec::new(), Vec::new(), Vec::new());
-    for r in &labels {
-        let key = format!("{}#{}", r[col("file")], r[col("comment_id")]);
-        let row = vec![key.clone(), texts[&key].clone(), r[col("codes")].clone()];
+    for row in polis_statements() {
+        let key = row[0].clone();
         gold.push(vec![key.clone(), row[2].clone()]);
         if consult::train::fold_of(&key) == 0 {
             test.push(row[..2].to_vec());
@@ -86,6 +96,64 @@ fn hand_coded_examples_raise_agreement_on_statements_never_seen() {
     eprintln!("fold 0: own examples micro {omi:.3} macro {oma:.3}; with hand-coded examples micro {wmi:.3} macro {wma:.3}");
     assert!(wmi >= 0.65 && wmi >= omi + 0.05, "micro-F1 {wmi:.3} with examples, {omi:.3} without");
     assert!(wma >= oma, "macro-F1 {wma:.3} with examples, {oma:.3} without");
+}
+
+/// The London Polis conversation asked "What is the best way to engage more young people in
+/// local scrutiny of policing?", and its statements answer it in few words ("give them the
+/// autonomy and power to influence decisions"). Put under that question as a consultation
+/// export's column header, they are read with it (the question itself is about policing), and
+/// agree better with our labels than the same statements under a bare "text" header. The
+/// statements scored are never among the examples.
+#[test]
+fn a_question_about_a_code_lends_its_topic_to_short_answers() {
+    const QUESTION: &str = "What is the best way to engage more young people in local scrutiny of policing?";
+    let repo = common::repo();
+    let (mut test, mut examples, mut gold) = (Vec::new(), Vec::new(), Vec::new());
+    for row in polis_statements() {
+        if row[0].starts_with("london") && consult::train::fold_of(&row[0]) < 2 {
+            test.push(row[..2].to_vec());
+            gold.push(vec![row[0].clone(), row[2].clone()]);
+        } else {
+            examples.push(row);
+        }
+    }
+    assert!(test.len() >= 12, "{} London statements", test.len());
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    write(&p("examples.csv"), &["id", "text", "codes"], &examples);
+    write(&p("gold.csv"), &["id", "codes"], &gold);
+    // Two answers of our own: one in a few words, one off the question's topic.
+    let mut rows = test.clone();
+    rows.push(vec!["short".into(), "Pay them for their time".into()]);
+    rows.push(vec!["trees".into(), "More trees in the park please".into()]);
+    let run = |header: &str, out: &str| {
+        write(&p(&format!("{out}.csv")), &["id", header], &rows);
+        Command::cargo_bin("consult")
+            .unwrap()
+            .current_dir(&repo)
+            .arg("analyse")
+            .arg(p(&format!("{out}.csv")))
+            .args(["--id", "id", "--text", header, "--quiet", "--examples", p("examples.csv").to_str().unwrap(), "--out"])
+            .arg(p(out))
+            .assert()
+            .success();
+        let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p(out).join("run.json")).unwrap()).unwrap();
+        let (h, coded) = read_csv(&p(out).join("coded_responses.csv"));
+        let (id, codes) = (h.iter().position(|c| c == "id").unwrap(), h.iter().position(|c| c == "codes").unwrap());
+        let codes_of = |k: &str| coded.iter().find(|r| r[id] == k).unwrap()[codes].clone();
+        let (short, trees) = (codes_of("short"), codes_of("trees"));
+        (run["questions"][0]["answers_read_with_question"].as_bool().unwrap(), short, trees)
+    };
+    let (with_read, with_short, with_trees) = run(QUESTION, "question");
+    let (bare_read, bare_short, _) = run("text", "bare");
+    assert!(with_read && !bare_read, "the policing question lends its topic; a bare header does not");
+    assert!(with_short.split(';').any(|c| c == "9.1"), "\"Pay them for their time\" under the policing question: {with_short}");
+    assert!(!bare_short.split(';').any(|c| c == "9.1"), "\"Pay them for their time\" alone: {bare_short}");
+    assert_eq!(with_trees.split(';').next(), Some("5.2"), "an answer off the question's topic keeps its own code first");
+    let (qmi, qma) = f1(&p("question/coded_responses.csv"), &p("gold.csv"), &p("question_f1.csv"));
+    let (bmi, bma) = f1(&p("bare/coded_responses.csv"), &p("gold.csv"), &p("bare_f1.csv"));
+    eprintln!("London statements: under their question micro {qmi:.3} macro {qma:.3}; under \"text\" micro {bmi:.3} macro {bma:.3}");
+    assert!(qmi >= bmi + 0.08, "micro-F1 {qmi:.3} under the question, {bmi:.3} under a bare header");
 }
 
 #[test]
