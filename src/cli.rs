@@ -233,6 +233,10 @@ pub struct TrainSentimentArgs {
     /// folds of five (FFT 5-class 0.709 against 0.713 on average; BENCHMARKS.md §3).
     #[arg(long, default_value_t = 0)]
     pub tune_frozen_layers: usize,
+    /// Weight of an auxiliary loss on the NHS FFT answers' theme codes while fine-tuning
+    /// (0: grades only).
+    #[arg(long, default_value_t = 0.0)]
+    pub tune_theme_weight: f64,
     /// Development run: train on the folds other than 0 and this one (1-4) and score this
     /// one, so settings are chosen without touching the held-out fold 0.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4))]

@@ -111,6 +111,17 @@ pub fn read_fft(data: &Path) -> Result<Vec<Item>> {
     Ok(items)
 }
 
+/// The NHS FFT answers' theme codes (the one-hot columns after `Comment sentiment`), by
+/// Comment ID: the auxiliary targets of `train-sentiment --tune-theme-weight`.
+fn read_fft_themes(data: &Path) -> Result<HashMap<String, Vec<f32>>> {
+    let t = Table::read(&data.join("nhs_fft/v6framework_dev.csv"))?;
+    let (id, s) = (t.column("Comment ID")?, t.column("Comment sentiment")?);
+    Ok(t.rows
+        .iter()
+        .map(|r| (r.fields[id].trim().to_string(), r.fields[s + 1..].iter().map(|v| if v.trim() == "1" { 1.0 } else { 0.0 }).collect()))
+        .collect())
+}
+
 pub fn read_polis(data: &Path, labels: &Path) -> Result<Vec<Item>> {
     let lt = Table::read(labels)?;
     let (lf, li, ltone) = (lt.column("file")?, lt.column("comment_id")?, lt.column("tone")?);
@@ -405,7 +416,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
         Ok(if p.as_os_str().is_empty() { serde_json::Value::Null } else { crate::model::file_sha256(p)?.into() })
     };
     // Options added after models were shipped are named only away from their defaults, so a
-    // model made before them stays up to date.
+    // model made before them stays up to date (the theme weight away from 0, the value before
+    // the option, so that a change of its default makes older models stale).
     let d = tune::Settings::default();
     let away = |flag: &str, value: String, is_default: bool| if is_default { String::new() } else { format!(" --{flag} {value}") };
     Ok(json!({
@@ -413,7 +425,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
                            args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))
                            + &away("seed", args.seed.to_string(), args.seed == d.seed)
                            + &away("tune-frozen-layers", args.tune_frozen_layers.to_string(), args.tune_frozen_layers == d.frozen_layers)
-                           + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)),
+                           + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)
+                           + &away("tune-theme-weight", args.tune_theme_weight.to_string(), args.tune_theme_weight == 0.0)),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
@@ -440,11 +453,26 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         println!("{}", serde_json::to_string_pretty(&held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0)))?);
         return Ok(());
     }
+    let themes = if args.tune_theme_weight > 0.0 { read_fft_themes(&args.data)? } else { HashMap::new() };
     let examples: Vec<tune::Example> = tr
         .iter()
-        .map(|&i| tune::Example { question: question(&items[i]), text: &items[i].text, grade: items[i].grade, weight: items[i].weight })
+        .map(|&i| tune::Example {
+            question: question(&items[i]),
+            text: &items[i].text,
+            grade: items[i].grade,
+            weight: items[i].weight,
+            themes: (items[i].source == Source::Fft).then(|| themes.get(&items[i].key).map(Vec::as_slice)).flatten(),
+        })
         .collect();
-    let settings = tune::Settings { epochs: args.tune_epochs, label_smoothing: args.label_smoothing, seed: args.seed, frozen_layers: args.tune_frozen_layers, encoder_learning_rate: args.tune_learning_rate, ..Default::default() };
+    let settings = tune::Settings {
+        epochs: args.tune_epochs,
+        label_smoothing: args.label_smoothing,
+        seed: args.seed,
+        frozen_layers: args.tune_frozen_layers,
+        encoder_learning_rate: args.tune_learning_rate,
+        theme_weight: args.tune_theme_weight,
+        ..Default::default()
+    };
     eprintln!("train-sentiment: fine-tuning {} on {} pairs, {} epochs", base.display(), examples.len(), settings.epochs);
     let t0 = std::time::Instant::now();
     // Write into a temporary folder first: a half-made model is never picked up.
@@ -678,8 +706,9 @@ mod tests {
         let cmd = |extra: &[&str]| tune_recipe(&args(extra)).unwrap()["command"].as_str().unwrap().to_string();
         assert_eq!(cmd(&[]), "consult train-sentiment --tune --tune-epochs 3 --label-smoothing 0 --review-weight 1");
         assert_eq!(
-            cmd(&["--tune-frozen-layers", "1", "--seed", "2", "--dev-fold", "1", "--tune-learning-rate", "8e-5"]),
+            cmd(&["--tune-frozen-layers", "1", "--seed", "2", "--dev-fold", "1", "--tune-learning-rate", "8e-5", "--tune-theme-weight", "0"]),
             "consult train-sentiment --tune --tune-epochs 3 --label-smoothing 0 --review-weight 1 --dev-fold 1 --seed 2 --tune-frozen-layers 1 --tune-learning-rate 0.00008"
         );
+        assert!(cmd(&["--tune-theme-weight", "0.5"]).ends_with(" --tune-theme-weight 0.5"));
     }
 }

@@ -176,6 +176,11 @@ pub struct Settings {
     /// stops above them and each step updates fewer weights, so training is faster.
     #[serde(default)]
     pub frozen_layers: usize,
+    /// Weight of an auxiliary loss on the NHS FFT theme codes of the examples that carry them
+    /// (binary cross-entropy over extra outputs of the head, dropped when the model is saved);
+    /// 0: grades only.
+    #[serde(default)]
+    pub theme_weight: f64,
 }
 
 impl Default for Settings {
@@ -190,6 +195,7 @@ impl Default for Settings {
             seed: 0,
             label_smoothing: 0.0,
             frozen_layers: 0,
+            theme_weight: 0.0,
         }
     }
 }
@@ -201,6 +207,8 @@ pub struct Example<'a> {
     pub text: &'a str,
     pub grade: usize,
     pub weight: f32,
+    /// Theme codes (1/0 per code) for the auxiliary loss, when the example has them.
+    pub themes: Option<&'a [f32]>,
 }
 
 /// SplitMix64: a small seeded generator for the shuffles (no dependency, stable across
@@ -245,17 +253,37 @@ pub fn train(base: &Path, examples: &[Example], s: &Settings, out: &Path, progre
         bail!("no training examples");
     }
     let pairs: Vec<(&str, &str)> = examples.iter().map(|e| (e.question, e.text)).collect();
+    let k = if s.theme_weight > 0.0 { examples.iter().find_map(|e| e.themes.map(<[f32]>::len)).unwrap_or(0) } else { 0 };
     let loss = |logits: Tensor, items: &[usize]| -> Tensor {
         let y = Tensor::from_slice(&items.iter().map(|&i| examples[i].grade as i64).collect::<Vec<_>>());
         let w = Tensor::from_slice(&items.iter().map(|&i| examples[i].weight).collect::<Vec<_>>());
-        let logp = logits.log_softmax(-1, Kind::Float);
+        let logp = logits.narrow(1, 0, GRADES as i64).log_softmax(-1, Kind::Float);
         let nll = -logp.gather(1, &y.unsqueeze(1), false).squeeze_dim(1) * (1.0 - s.label_smoothing)
             - logp.mean_dim(-1, false, Kind::Float) * s.label_smoothing;
-        (nll * &w).sum(Kind::Float) / w.sum(Kind::Float)
+        let grades = (nll * &w).sum(Kind::Float) / w.sum(Kind::Float);
+        let with: Vec<i64> = items.iter().enumerate().filter(|(_, &i)| examples[i].themes.is_some()).map(|(j, _)| j as i64).collect();
+        if k == 0 || with.is_empty() {
+            return grades;
+        }
+        let t: Vec<f32> = items.iter().filter_map(|&i| examples[i].themes).flat_map(|t| t.iter().copied()).collect();
+        let t = Tensor::from_slice(&t).view([with.len() as i64, k as i64]);
+        let out = logits.narrow(1, GRADES as i64, k as i64).index_select(0, &Tensor::from_slice(&with));
+        grades + out.binary_cross_entropy_with_logits::<&Tensor>(&t, None, None, tch::Reduction::Mean) * s.theme_weight
     };
-    let net = fit(base, &pairs, HEAD, GRADES, s, &loss, progress)?;
+    let net = fit(base, &pairs, HEAD, GRADES + k, s, &loss, progress)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    net.vs.save(out.join(WEIGHTS)).with_context(|| format!("writing {}", out.join(WEIGHTS).display()))?;
+    if k == 0 {
+        net.vs.save(out.join(WEIGHTS)).with_context(|| format!("writing {}", out.join(WEIGHTS).display()))?;
+    } else {
+        // The theme outputs were for training only: the saved head gives the grades.
+        let named: Vec<(String, Tensor)> = net
+            .vs
+            .variables()
+            .into_iter()
+            .map(|(name, t)| if name.starts_with(HEAD) { (name, t.narrow(0, 0, GRADES as i64)) } else { (name, t) })
+            .collect();
+        Tensor::write_safetensors(&named, out.join(WEIGHTS)).with_context(|| format!("writing {}", out.join(WEIGHTS).display()))?;
+    }
     Ok(())
 }
 
