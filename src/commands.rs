@@ -311,14 +311,23 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
                     Some(x) => format!(", with {} statements coded by hand as further examples", x.statements),
                     None => String::new(),
                 },
-                match timings.context_questions.iter().filter(|&&b| b).count() {
-                    0 => String::new(),
-                    n => format!(
-                        "; {} itself about a sub-outcome, so {} answers were also read together with the question, \
-                         which gives a short answer its topic",
-                        if n == 1 { "one question is".to_string() } else { format!("{n} questions are") },
-                        if n == 1 { "its" } else { "their" }
-                    ),
+                {
+                    let keys: Vec<&str> = counts
+                        .iter()
+                        .zip(&timings.context_questions)
+                        .filter(|(_, &lends)| lends)
+                        .map(|(q, _)| q.key.as_str())
+                        .collect();
+                    match keys.len() {
+                        0 => String::new(),
+                        n => format!(
+                            "; {} {} itself about a sub-outcome, so {} answers were also read together with the question, \
+                             which gives a short answer its topic",
+                            keys.join(", "),
+                            if n == 1 { "is" } else { "are" },
+                            if n == 1 { "its" } else { "their" }
+                        ),
+                    }
                 }
             ),
         ),

@@ -147,6 +147,10 @@ fn a_question_about_a_code_lends_its_topic_to_short_answers() {
     let (with_read, with_short, with_trees) = run(QUESTION, "question");
     let (bare_read, bare_short, _) = run("text", "bare");
     assert!(with_read && !bare_read, "the policing question lends its topic; a bare header does not");
+    // The methods note tells the report's reader which question did.
+    let note = |out: &str| std::fs::read_to_string(p(out).join("summary.md")).unwrap();
+    assert!(note("question").contains("Q1 is itself about a sub-outcome, so its answers were also read together with the question"));
+    assert!(!note("bare").contains("itself about a sub-outcome"));
     assert!(with_short.split(';').any(|c| c == "9.1"), "\"Pay them for their time\" under the policing question: {with_short}");
     assert!(!bare_short.split(';').any(|c| c == "9.1"), "\"Pay them for their time\" alone: {bare_short}");
     assert_eq!(with_trees.split(';').next(), Some("5.2"), "an answer off the question's topic keeps its own code first");
