@@ -33,6 +33,8 @@ pub struct Settings {
     /// times the question's (normalised), one more piece. Absent: answers are read alone.
     #[serde(default)]
     pub question_context: Option<f32>,
+    /// How much of the question's vector joins the answer's in that piece (0.5: an answer off
+    /// the question's topic keeps its own code first).
     #[serde(default = "default_question_blend")]
     pub question_blend: f32,
 }
@@ -171,7 +173,9 @@ impl Classifier {
         &self.settings
     }
 
-    /// Whether answers to this question are also read after it ([`Settings::question_context`]).
+    /// Whether answers to this question are also scored read with it
+    /// ([`Settings::question_context`]): it has at least three words and scores at least
+    /// that much against some code.
     pub fn lends_context(&self, question: &str, embedding: &[f32]) -> bool {
         let Some(gate) = self.settings.question_context else { return false };
         let scores = self.score_many(&[embedding]).remove(0);

@@ -234,7 +234,8 @@ pub struct TrainSentimentArgs {
     #[arg(long, default_value_t = 0)]
     pub tune_frozen_layers: usize,
     /// Weight of an auxiliary loss on the NHS FFT answers' theme codes while fine-tuning
-    /// (0: grades only).
+    /// (0: grades only). Weight 1 did no better on three development folds and read
+    /// consultation proposals worse (BENCHMARKS.md §3).
     #[arg(long, default_value_t = 0.0)]
     pub tune_theme_weight: f64,
     /// Development run: train on the folds other than 0 and this one (1-4) and score this

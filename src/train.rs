@@ -416,8 +416,7 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
         Ok(if p.as_os_str().is_empty() { serde_json::Value::Null } else { crate::model::file_sha256(p)?.into() })
     };
     // Options added after models were shipped are named only away from their defaults, so a
-    // model made before them stays up to date (the theme weight away from 0, the value before
-    // the option, so that a change of its default makes older models stale).
+    // model made before them stays up to date.
     let d = tune::Settings::default();
     let away = |flag: &str, value: String, is_default: bool| if is_default { String::new() } else { format!(" --{flag} {value}") };
     Ok(json!({
@@ -426,7 +425,7 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
                            + &away("seed", args.seed.to_string(), args.seed == d.seed)
                            + &away("tune-frozen-layers", args.tune_frozen_layers.to_string(), args.tune_frozen_layers == d.frozen_layers)
                            + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)
-                           + &away("tune-theme-weight", args.tune_theme_weight.to_string(), args.tune_theme_weight == 0.0)),
+                           + &away("tune-theme-weight", args.tune_theme_weight.to_string(), args.tune_theme_weight == d.theme_weight)),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
