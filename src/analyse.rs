@@ -157,9 +157,6 @@ pub struct Timings {
     pub context_questions: Vec<bool>,
 }
 
-/// One row of zero-shot code scores per vector.
-type Scores = Vec<Vec<f32>>;
-
 /// Codes every answer. `id_col` None numbers respondents by their line. `head_encoder`:
 /// trained heads' own (fine-tuned) encoder, when they have one; it reads each whole answer
 /// and question for them (`encoder` reads everything else).
@@ -180,18 +177,6 @@ pub fn code_responses(
     // Per (row, question): the indices of its texts (whole answer first), or why it is blank.
     // `long`: the answer is read from its segments, not whole.
     let mut pieces_of: Vec<Result<(Vec<usize>, bool), Blank>> = Vec::new();
-    // A question that is itself about a code lends its topic to its answers: each is also
-    // scored as its whole-answer vector plus `question_blend` times the question's, one more
-    // piece, so that "Allow them to be at the forefront of the decision making", answering a
-    // question on young people's part in scrutinising policing, is read as about policing.
-    let context_questions: Vec<bool> = match coder {
-        Coder::ZeroShot(c) if c.settings().question_context.is_some() => {
-            let headers: Vec<&str> = questions.iter().map(|q| q.header.as_str()).collect();
-            let es = encoder.embed(&headers)?;
-            headers.iter().zip(&es).map(|(h, e)| c.lends_context(h, e)).collect()
-        }
-        _ => vec![false; questions.len()],
-    };
     let mut distinct: normalise::Distinct<String> = normalise::Distinct::new();
     let question_idx: Vec<usize> = questions.iter().map(|q| distinct.id(q.header.clone())).collect();
     for row in &table.rows {
@@ -225,8 +210,7 @@ pub fn code_responses(
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut embs: Vec<Embedding> = encoder.embed(&refs)?;
     encoder.release();
-    let mut timings =
-        Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len(), context_questions, ..Default::default() };
+    let mut timings = Timings { embed_seconds: t0.elapsed().as_secs_f64(), texts_embedded: texts.len(), ..Default::default() };
 
     // A long answer's whole is the mean of its segments (the model would cut it off).
     let long_wholes: Vec<(usize, Embedding)> = pieces_of
@@ -237,8 +221,26 @@ pub fn code_responses(
             _ => None,
         })
         .collect();
+    // Zero-shot scores of every distinct text and long answer, in blocks of matrix products
+    // (one call for all: many small products would fragment the heap).
+    let (text_scores, long_scores): (Vec<Vec<f32>>, Vec<Vec<f32>>) = match coder {
+        Coder::ZeroShot(c) => {
+            let all: Vec<&[f32]> = embs.iter().chain(long_wholes.iter().map(|(_, e)| e)).map(Vec::as_slice).collect();
+            let mut s = c.score_many(&all);
+            let long = s.split_off(embs.len());
+            (s, long)
+        }
+        Coder::Trained { .. } => (Vec::new(), Vec::new()),
+    };
     let long_at: HashMap<usize, usize> = long_wholes.iter().enumerate().map(|(j, (k, _))| (*k, j)).collect();
-    // Answers to a question that lends context: whole answer + question_blend * question.
+    // A question that is itself about a code lends its topic to its answers: each is also
+    // scored as its whole-answer vector plus `question_blend` times the question's, one more
+    // piece, so that "Allow them to be at the forefront of the decision making", answering a
+    // question on young people's part in scrutinising policing, is read as about policing.
+    timings.context_questions = match coder {
+        Coder::ZeroShot(c) => questions.iter().zip(&question_idx).map(|(q, &i)| c.lends_context(&q.header, &text_scores[i])).collect(),
+        Coder::Trained { .. } => vec![false; questions.len()],
+    };
     let blended: Vec<(usize, Embedding)> = match coder {
         Coder::ZeroShot(c) if timings.context_questions.iter().any(|&b| b) => pieces_of
             .iter()
@@ -262,22 +264,9 @@ pub fn code_responses(
             .collect(),
         _ => Vec::new(),
     };
-    // Zero-shot scores of every distinct text, long answer and answer read with its question,
-    // in blocks of matrix products (one call for all: many small products would fragment the heap).
-    let (text_scores, long_scores, blend_scores): (Scores, Scores, Scores) = match coder {
-        Coder::ZeroShot(c) => {
-            let all: Vec<&[f32]> = embs
-                .iter()
-                .chain(long_wholes.iter().map(|(_, e)| e))
-                .chain(blended.iter().map(|(_, e)| e))
-                .map(Vec::as_slice)
-                .collect();
-            let mut s = c.score_many(&all);
-            let b = s.split_off(embs.len() + long_wholes.len());
-            let long = s.split_off(embs.len());
-            (s, long, b)
-        }
-        Coder::Trained { .. } => (Vec::new(), Vec::new(), Vec::new()),
+    let blend_scores: Vec<Vec<f32>> = match coder {
+        Coder::ZeroShot(c) if !blended.is_empty() => c.score_many(&blended.iter().map(|(_, e)| e.as_slice()).collect::<Vec<_>>()),
+        _ => Vec::new(),
     };
     let blend_at: HashMap<usize, usize> = blended.iter().enumerate().map(|(j, (k, _))| (*k, j)).collect();
     // Heads with their own encoder: every whole answer and question read again with it.

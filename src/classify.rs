@@ -174,11 +174,10 @@ impl Classifier {
     }
 
     /// Whether answers to this question are also scored read with it
-    /// ([`Settings::question_context`]): it has at least three words and scores at least
-    /// that much against some code.
-    pub fn lends_context(&self, question: &str, embedding: &[f32]) -> bool {
+    /// ([`Settings::question_context`]): it has at least three words and, by its own scores
+    /// ([`Classifier::score_many`]), scores at least that much against some code.
+    pub fn lends_context(&self, question: &str, scores: &[f32]) -> bool {
         let Some(gate) = self.settings.question_context else { return false };
-        let scores = self.score_many(&[embedding]).remove(0);
         question.split_whitespace().nth(2).is_some() && scores[..self.protos.len()].iter().any(|&s| s >= gate)
     }
 
