@@ -256,10 +256,7 @@ pub fn code_responses(
                     None => &embs[ids[0]],
                 };
                 let (qv, l) = (&embs[question_idx[qi]], c.settings().question_blend);
-                let mut v: Vec<f32> = w.iter().zip(qv).map(|(a, b)| a + l * b).collect();
-                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-                v.iter_mut().for_each(|x| *x /= n);
-                Some((k, v))
+                Some((k, crate::model::to_unit(w.iter().zip(qv).map(|(a, b)| a + l * b).collect())))
             })
             .collect(),
         _ => Vec::new(),

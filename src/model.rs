@@ -489,9 +489,14 @@ pub fn centroid(vs: &[&Embedding]) -> Embedding {
             *a += b;
         }
     }
-    let n = c.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-    c.iter_mut().for_each(|x| *x /= n);
-    c
+    to_unit(c)
+}
+
+/// `v` scaled to unit length (a zero vector stays zero).
+pub fn to_unit(mut v: Vec<f32>) -> Embedding {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= n);
+    v
 }
 
 #[cfg(test)]
