@@ -238,6 +238,13 @@ pub struct TrainSentimentArgs {
     /// consultation proposals worse (BENCHMARKS.md §3).
     #[arg(long, default_value_t = 0.0)]
     pub tune_theme_weight: f64,
+    /// Share of a word model (TF-IDF word 1-2 grams of answer and question, multinomial
+    /// logistic regression, trained on the same items; kept as words.json beside the
+    /// network) in the tuned model's grade probabilities (0: the network alone). 0.2-0.3
+    /// added 0.003 of FFT 5-class accuracy on three development folds and read review
+    /// sentences and manifesto proposals a little worse (BENCHMARKS.md §3).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub tune_word_weight: f32,
     /// Development run: train on the folds other than 0 and this one (1-4) and score this
     /// one, so settings are chosen without touching the held-out fold 0.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4))]
@@ -346,4 +353,12 @@ pub struct ModelArgs {
     /// here is reproduced on any machine; else bf16 where the CPU multiplies it natively, else fp32.
     #[arg(long, value_enum, value_name = "fp32|bf16")]
     pub precision: Option<crate::model::Precision>,
+}
+
+/// A share in [0, 1].
+fn parse_share(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a share between 0 and 1")),
+    }
 }

@@ -239,6 +239,116 @@ pub fn train(x: &[Vec<f32>], y: &[usize], w: &[f32], s: &TrainSettings) -> Head 
     Head { weights, bias, features: f, meta: serde_json::Value::Null }
 }
 
+/// A word model of the grades, blended into the fine-tuned model's probabilities: multinomial
+/// logistic regression over TF-IDF word 1- and 2-grams of "answer question" (scikit-learn's
+/// `TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)` and
+/// `LogisticRegression(C=3)`), trained by `consult train-sentiment --tune` on the same items
+/// and weights as the network and kept beside it as `words.json`. The network reads what an
+/// answer means; the words catch the stock phrases of FFT grades ("could not fault",
+/// "nothing to improve"). Not in the shipped recipe (`--tune-word-weight`, default 0): blended
+/// at 0.3 it added 0.003 of FFT 5-class accuracy on three development folds and lowered
+/// review and manifesto tone (BENCHMARKS.md section 3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WordModel {
+    pub lexicon: crate::lexical::Tfidf,
+    /// `GRADES` rows of one weight per term.
+    pub weights: Vec<Vec<f32>>,
+    pub bias: Vec<f32>,
+    /// Its share of the blended probabilities; the network has the rest.
+    pub blend: f32,
+    pub meta: serde_json::Value,
+}
+
+pub const WORDS_FILE: &str = "words.json";
+
+impl WordModel {
+    pub fn load(path: &std::path::Path) -> Result<WordModel> {
+        let s = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the word model", path.display()))?;
+        let m: WordModel = serde_json::from_str(&s).with_context(|| format!("{}: not a word model", path.display()))?;
+        if m.weights.len() != GRADES || m.bias.len() != GRADES || m.weights.iter().any(|w| w.len() != m.lexicon.len()) {
+            bail!("{}: word model has the wrong shape", path.display());
+        }
+        Ok(m)
+    }
+
+    /// The text the words are read from: the answer, then its question.
+    pub fn text(question: &str, answer: &str) -> String {
+        format!("{answer} {question}")
+    }
+
+    pub fn probs(&self, question: &str, answer: &str) -> [f32; GRADES] {
+        let row = self.lexicon.transform(&WordModel::text(question, answer));
+        let mut z: [f32; GRADES] =
+            std::array::from_fn(|k| self.bias[k] + row.iter().map(|&(j, v)| self.weights[k][j as usize] * v).sum::<f32>());
+        softmax(&mut z);
+        z
+    }
+
+    /// The network's probabilities `p` blended with the words' for the same pair.
+    pub fn blend(&self, p: &[f32; GRADES], question: &str, answer: &str) -> [f32; GRADES] {
+        let q = self.probs(question, answer);
+        std::array::from_fn(|k| (1.0 - self.blend) * p[k] + self.blend * q[k])
+    }
+
+    /// Fits the word model: vocabulary of `texts` (terms in at least two), then softmax
+    /// regression with sample weights `w` and scikit-learn's penalty `||W||^2 / 2 + C * sum w_i
+    /// loss_i` (intercept not penalised), by full-batch Adam from zero weights: deterministic.
+    pub fn fit(texts: &[String], y: &[usize], w: &[f32], c: f64, blend: f32) -> WordModel {
+        let lexicon = crate::lexical::Tfidf::fit(texts, 2);
+        let rows: Vec<crate::lexical::Sparse> = texts.iter().map(|t| lexicon.transform(t)).collect();
+        let v = lexicon.len();
+        let wsum: f64 = w.iter().map(|&x| x as f64).sum();
+        let l2 = 1.0 / (c * wsum);
+        let mut weights = vec![vec![0f64; v]; GRADES];
+        let mut bias = [0f64; GRADES];
+        let (mut m_w, mut v_w) = (vec![vec![0f64; v]; GRADES], vec![vec![0f64; v]; GRADES]);
+        let (mut m_b, mut v_b) = ([0f64; GRADES], [0f64; GRADES]);
+        let (b1, b2, eps, lr) = (0.9f64, 0.999f64, 1e-8f64, WORDS_LEARNING_RATE);
+        for epoch in 1..=WORDS_EPOCHS {
+            let mut gw = vec![vec![0f64; v]; GRADES];
+            let mut gb = [0f64; GRADES];
+            for (i, row) in rows.iter().enumerate() {
+                let mut z = [0f64; GRADES];
+                for k in 0..GRADES {
+                    z[k] = bias[k] + row.iter().map(|&(j, x)| weights[k][j as usize] * x as f64).sum::<f64>();
+                }
+                let m = z.iter().copied().fold(f64::MIN, f64::max);
+                let s: f64 = z.iter().map(|x| (x - m).exp()).sum();
+                for k in 0..GRADES {
+                    let d = ((z[k] - m).exp() / s - if y[i] == k { 1.0 } else { 0.0 }) * w[i] as f64 / wsum;
+                    gb[k] += d;
+                    for &(j, x) in row {
+                        gw[k][j as usize] += d * x as f64;
+                    }
+                }
+            }
+            let (c1, c2) = (1.0 - b1.powi(epoch as i32), 1.0 - b2.powi(epoch as i32));
+            for k in 0..GRADES {
+                for j in 0..v {
+                    let g = gw[k][j] + l2 * weights[k][j];
+                    m_w[k][j] = b1 * m_w[k][j] + (1.0 - b1) * g;
+                    v_w[k][j] = b2 * v_w[k][j] + (1.0 - b2) * g * g;
+                    weights[k][j] -= lr * (m_w[k][j] / c1) / ((v_w[k][j] / c2).sqrt() + eps);
+                }
+                m_b[k] = b1 * m_b[k] + (1.0 - b1) * gb[k];
+                v_b[k] = b2 * v_b[k] + (1.0 - b2) * gb[k] * gb[k];
+                bias[k] -= lr * (m_b[k] / c1) / ((v_b[k] / c2).sqrt() + eps);
+            }
+        }
+        let round = |x: f64| ((x * 1e5).round() / 1e5) as f32;
+        WordModel {
+            lexicon,
+            weights: weights.into_iter().map(|r| r.into_iter().map(round).collect()).collect(),
+            bias: bias.iter().map(|&b| round(b)).collect(),
+            blend,
+            meta: serde_json::json!({"C": c, "epochs": WORDS_EPOCHS, "learning_rate": WORDS_LEARNING_RATE, "texts": texts.len(), "terms": v}),
+        }
+    }
+}
+
+const WORDS_EPOCHS: usize = 300;
+const WORDS_LEARNING_RATE: f64 = 0.05;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +359,28 @@ mod tests {
         assert_eq!(tone_of(&[0.05, 0.05, 0.6, 0.2, 0.1]), Tone::Neutral);
         assert_eq!(tone_of(&[0.0, 0.1, 0.2, 0.3, 0.4]), Tone::Negative);
         assert_eq!(tone_of(&[0.3, 0.05, 0.1, 0.3, 0.25]), Tone::Mixed);
+    }
+
+    #[test]
+    fn word_model_learns_stock_phrases_and_blends_by_its_share() {
+        let phrases = ["could not fault the staff", "lovely kind nurses", "it was fine", "waited far too long", "rude and dismissive staff"];
+        let texts: Vec<String> = (0..50).map(|i| WordModel::text("What was good?", &format!("{} visit {i}", phrases[i % 5]))).collect();
+        let y: Vec<usize> = (0..50).map(|i| i % 5).collect();
+        let w = vec![1.0; 50];
+        let m = WordModel::fit(&texts, &y, &w, 3.0, 0.3);
+        assert_eq!(m.weights, WordModel::fit(&texts, &y, &w, 3.0, 0.3).weights, "deterministic");
+        for (k, p) in phrases.iter().enumerate() {
+            let q = m.probs("What was good?", p);
+            assert_eq!((0..GRADES).max_by(|&i, &j| q[i].total_cmp(&q[j])).unwrap(), k, "{p}: {q:?}");
+        }
+        let net = [0.1, 0.2, 0.4, 0.2, 0.1];
+        let q = m.probs("What was good?", "rude and dismissive staff");
+        let b = m.blend(&net, "What was good?", "rude and dismissive staff");
+        for k in 0..GRADES {
+            assert!((b[k] - (0.7 * net[k] + 0.3 * q[k])).abs() < 1e-6);
+        }
+        let none = WordModel { blend: 0.0, ..m };
+        assert_eq!(none.blend(&net, "What was good?", "anything"), net);
     }
 
     #[test]

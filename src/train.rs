@@ -425,7 +425,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
                            + &away("seed", args.seed.to_string(), args.seed == d.seed)
                            + &away("tune-frozen-layers", args.tune_frozen_layers.to_string(), args.tune_frozen_layers == d.frozen_layers)
                            + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)
-                           + &away("tune-theme-weight", args.tune_theme_weight.to_string(), args.tune_theme_weight == d.theme_weight)),
+                           + &away("tune-theme-weight", args.tune_theme_weight.to_string(), args.tune_theme_weight == d.theme_weight)
+                           + &away("tune-word-weight", args.tune_word_weight.to_string(), args.tune_word_weight == 0.0)),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
@@ -446,6 +447,7 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         }
     }
     if args.rescore {
+        fit_words(args, items, &tr, question, &out)?;
         let model = tune::TunedSentiment::load(&out, &base, Precision::Fp32, crate::model::default_workers())?;
         let probs = held_out_probs(&model, items, test, question)?;
         write_probs(args.probs_out.as_deref(), items, test, &probs)?;
@@ -481,6 +483,7 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         eprintln!("train-sentiment: epoch {epoch} mean loss {loss:.4} ({:.0}s)", t0.elapsed().as_secs_f64());
     })?;
     let train_seconds = t0.elapsed().as_secs_f64();
+    let words = fit_words(args, items, &tr, question, &tmp)?;
     let model = tune::TunedSentiment::load(&tmp, &base, Precision::Fp32, crate::model::default_workers())?;
     let probs = held_out_probs(&model, items, test, question)?;
     write_probs(args.probs_out.as_deref(), items, test, &probs)?;
@@ -495,6 +498,7 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         "base_weights_sha256": crate::model::ModelInfo::read(&base, Precision::Fp32)?.weights_sha256,
         "weights_sha256": crate::model::file_sha256(&tmp.join(tune::WEIGHTS))?,
         "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled",
+        "words": words,
         "classes": "FFT grades 1 very positive .. 5 very negative",
         "training": merge(training, json!({"consultation_weight": CONSULTATION_WEIGHT, "review_weight": args.review_weight,
                                           "settings": settings, "seconds": train_seconds,
@@ -508,6 +512,32 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
     eprintln!("train-sentiment: wrote {} ({train_seconds:.0}s training)", out.display());
     Ok(())
 }
+
+/// Fits the word model on the training items (`tr`) and writes it into the model folder
+/// `dir` (`--tune-word-weight`; at 0 none, and any old one is removed). Returns what
+/// meta.json records of it.
+fn fit_words(args: &TrainSentimentArgs, items: &[Item], tr: &[usize], question: fn(&Item) -> &str, dir: &Path) -> Result<serde_json::Value> {
+    let path = dir.join(sentiment::WORDS_FILE);
+    if args.tune_word_weight == 0.0 {
+        let _ = std::fs::remove_file(&path);
+        return Ok(serde_json::Value::Null);
+    }
+    let t0 = std::time::Instant::now();
+    let texts: Vec<String> = tr.iter().map(|&i| sentiment::WordModel::text(question(&items[i]), &items[i].text)).collect();
+    let y: Vec<usize> = tr.iter().map(|&i| items[i].grade).collect();
+    let w: Vec<f32> = tr.iter().map(|&i| items[i].weight).collect();
+    let mut m = sentiment::WordModel::fit(&texts, &y, &w, WORDS_C, args.tune_word_weight);
+    m.meta["seconds"] = json!(t0.elapsed().as_secs_f64());
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(&path, serde_json::to_string(&m)?).with_context(|| format!("{}: cannot write", path.display()))?;
+    eprintln!("train-sentiment: word model on {} texts, {} terms, blended at {} ({:.1}s)", texts.len(), m.lexicon.len(), m.blend, t0.elapsed().as_secs_f64());
+    Ok(merge(json!({"file": sentiment::WORDS_FILE, "blend": m.blend,
+                    "features": "TF-IDF of word 1-2 grams of answer and question (terms in at least 2 training texts)",
+                    "model": "multinomial logistic regression, L2 as scikit-learn's C"}), m.meta))
+}
+
+/// scikit-learn's C of the word model's L2 penalty (as the ninth session's FFT-only word model).
+const WORDS_C: f64 = 3.0;
 
 /// The tuned model's grade probabilities of the scored items (`test`), zeros elsewhere.
 fn held_out_probs(model: &tune::TunedSentiment, items: &[Item], test: &[bool], question: fn(&Item) -> &str) -> Result<Vec<[f32; GRADES]>> {
@@ -709,5 +739,8 @@ mod tests {
             "consult train-sentiment --tune --tune-epochs 3 --label-smoothing 0 --review-weight 1 --dev-fold 1 --seed 2 --tune-frozen-layers 1 --tune-learning-rate 0.00008"
         );
         assert!(cmd(&["--tune-theme-weight", "0.5"]).ends_with(" --tune-theme-weight 0.5"));
+        assert!(cmd(&["--tune-word-weight", "0"]).ends_with(" --review-weight 1"));
+        assert!(cmd(&["--tune-word-weight", "0.3"]).ends_with(" --tune-word-weight 0.3"));
+        assert!(Cli::try_parse_from(["consult", "train-sentiment", "--tune", "--tune-word-weight", "1.5"]).is_err());
     }
 }

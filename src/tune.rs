@@ -405,6 +405,8 @@ pub struct TunedSentiment {
     nets: OnceLock<Vec<Mutex<PairNet>>>,
     tokenizer: TokenizerOption,
     cache: Option<Mutex<Store>>,
+    /// The word model blended into the network's probabilities (`words.json`), when there.
+    words: Option<Box<crate::sentiment::WordModel>>,
     pub meta: serde_json::Value,
     /// Upper bound on padded tokens in one batch.
     pub token_budget: usize,
@@ -434,6 +436,10 @@ impl TunedSentiment {
             nets: OnceLock::new(),
             tokenizer: model::load_tokenizer(base)?,
             cache: None,
+            words: match dir.join(crate::sentiment::WORDS_FILE) {
+                p if p.is_file() => Some(Box::new(crate::sentiment::WordModel::load(&p)?)),
+                _ => None,
+            },
             meta,
             token_budget: 2048,
         })
@@ -481,8 +487,17 @@ impl TunedSentiment {
     }
 
     /// Grade probabilities (very positive .. very negative) of each (question, answer) pair,
-    /// in input order.
+    /// in input order: the network's, blended with the word model's when there is one.
     pub fn probs(&self, pairs: &[(&str, &str)]) -> Result<Vec<[f32; GRADES]>> {
+        let net = self.net_probs(pairs)?;
+        Ok(match &self.words {
+            Some(w) => net.iter().zip(pairs).map(|(p, (q, t))| w.blend(p, q, t)).collect(),
+            None => net,
+        })
+    }
+
+    /// The network's grade probabilities, from the cache where scored before.
+    fn net_probs(&self, pairs: &[(&str, &str)]) -> Result<Vec<[f32; GRADES]>> {
         let Some(cache) = &self.cache else { return self.run(pairs) };
         let mut store = cache.lock().unwrap_or_else(|e| e.into_inner());
         let keys: Vec<cache::Key> = pairs.iter().map(|(q, t)| cache::key_of(&format!("{q}\0{t}"))).collect();
