@@ -197,13 +197,10 @@ pub fn train(x: &[Vec<f32>], y: &[usize], w: &[f32], s: &TrainSettings) -> Head 
     let wsum: f64 = w.iter().map(|&v| v as f64).sum();
     let mut weights = vec![vec![0f32; f]; GRADES];
     let mut bias = vec![0f32; GRADES];
-    // Adam moments for weights (GRADES x f) and bias.
-    let mut m_w = vec![vec![0f64; f]; GRADES];
-    let mut v_w = vec![vec![0f64; f]; GRADES];
-    let mut m_b = [0f64; GRADES];
-    let mut v_b = [0f64; GRADES];
-    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
-    for epoch in 1..=s.epochs {
+    let lr = s.learning_rate as f64;
+    let mut adam_w: Vec<Adam> = (0..GRADES).map(|_| Adam::new(f, lr)).collect();
+    let mut adam_b = Adam::new(GRADES, lr);
+    for _ in 0..s.epochs {
         let mut gw = vec![vec![0f64; f]; GRADES];
         let mut gb = [0f64; GRADES];
         for i in 0..n {
@@ -220,23 +217,41 @@ pub fn train(x: &[Vec<f32>], y: &[usize], w: &[f32], s: &TrainSettings) -> Head 
                 }
             }
         }
-        let c1 = 1.0 - b1.powi(epoch as i32);
-        let c2 = 1.0 - b2.powi(epoch as i32);
-        let lr = s.learning_rate as f64;
         for k in 0..GRADES {
-            for j in 0..f {
-                let g = gw[k][j] / wsum + s.l2 as f64 * weights[k][j] as f64;
-                m_w[k][j] = b1 * m_w[k][j] + (1.0 - b1) * g;
-                v_w[k][j] = b2 * v_w[k][j] + (1.0 - b2) * g * g;
-                weights[k][j] -= (lr * (m_w[k][j] / c1) / ((v_w[k][j] / c2).sqrt() + eps)) as f32;
-            }
-            let g = gb[k] / wsum;
-            m_b[k] = b1 * m_b[k] + (1.0 - b1) * g;
-            v_b[k] = b2 * v_b[k] + (1.0 - b2) * g * g;
-            bias[k] -= (lr * (m_b[k] / c1) / ((v_b[k] / c2).sqrt() + eps)) as f32;
+            adam_w[k].step(&mut weights[k], |j, v| gw[k][j] / wsum + s.l2 as f64 * v as f64);
         }
+        adam_b.step(&mut bias, |k, _| gb[k] / wsum);
     }
     Head { weights, bias, features: f, meta: serde_json::Value::Null }
+}
+
+/// Full-batch Adam (beta 0.9 / 0.999, epsilon 1e-8) over one vector of weights: both softmax
+/// regressions here ([`train`], [`WordModel::fit`]) train by it from zero weights, in a fixed
+/// order, so the same data gives the same weights.
+struct Adam {
+    learning_rate: f64,
+    steps: i32,
+    m: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl Adam {
+    fn new(n: usize, learning_rate: f64) -> Adam {
+        Adam { learning_rate, steps: 0, m: vec![0.0; n], v: vec![0.0; n] }
+    }
+
+    /// One step; `grad(j, weight)` is weight `j`'s gradient.
+    fn step(&mut self, weights: &mut [f32], grad: impl Fn(usize, f32) -> f64) {
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        self.steps += 1;
+        let (c1, c2) = (1.0 - b1.powi(self.steps), 1.0 - b2.powi(self.steps));
+        for (j, w) in weights.iter_mut().enumerate() {
+            let g = grad(j, *w);
+            self.m[j] = b1 * self.m[j] + (1.0 - b1) * g;
+            self.v[j] = b2 * self.v[j] + (1.0 - b2) * g * g;
+            *w -= (self.learning_rate * (self.m[j] / c1) / ((self.v[j] / c2).sqrt() + eps)) as f32;
+        }
+    }
 }
 
 /// A word model of the grades, blended into the fine-tuned model's probabilities: multinomial
@@ -299,19 +314,16 @@ impl WordModel {
         let v = lexicon.len();
         let wsum: f64 = w.iter().map(|&x| x as f64).sum();
         let l2 = 1.0 / (c * wsum);
-        let mut weights = vec![vec![0f64; v]; GRADES];
-        let mut bias = [0f64; GRADES];
-        let (mut m_w, mut v_w) = (vec![vec![0f64; v]; GRADES], vec![vec![0f64; v]; GRADES]);
-        let (mut m_b, mut v_b) = ([0f64; GRADES], [0f64; GRADES]);
-        let (b1, b2, eps, lr) = (0.9f64, 0.999f64, 1e-8f64, WORDS_LEARNING_RATE);
-        for epoch in 1..=WORDS_EPOCHS {
+        let mut weights = vec![vec![0f32; v]; GRADES];
+        let mut bias = vec![0f32; GRADES];
+        let mut adam_w: Vec<Adam> = (0..GRADES).map(|_| Adam::new(v, WORDS_LEARNING_RATE)).collect();
+        let mut adam_b = Adam::new(GRADES, WORDS_LEARNING_RATE);
+        for _ in 0..WORDS_EPOCHS {
             let mut gw = vec![vec![0f64; v]; GRADES];
             let mut gb = [0f64; GRADES];
             for (i, row) in rows.iter().enumerate() {
-                let mut z = [0f64; GRADES];
-                for k in 0..GRADES {
-                    z[k] = bias[k] + row.iter().map(|&(j, x)| weights[k][j as usize] * x as f64).sum::<f64>();
-                }
+                let z: [f64; GRADES] =
+                    std::array::from_fn(|k| bias[k] as f64 + row.iter().map(|&(j, x)| (weights[k][j as usize] * x) as f64).sum::<f64>());
                 let m = z.iter().copied().fold(f64::MIN, f64::max);
                 let s: f64 = z.iter().map(|x| (x - m).exp()).sum();
                 for k in 0..GRADES {
@@ -322,24 +334,16 @@ impl WordModel {
                     }
                 }
             }
-            let (c1, c2) = (1.0 - b1.powi(epoch as i32), 1.0 - b2.powi(epoch as i32));
             for k in 0..GRADES {
-                for j in 0..v {
-                    let g = gw[k][j] + l2 * weights[k][j];
-                    m_w[k][j] = b1 * m_w[k][j] + (1.0 - b1) * g;
-                    v_w[k][j] = b2 * v_w[k][j] + (1.0 - b2) * g * g;
-                    weights[k][j] -= lr * (m_w[k][j] / c1) / ((v_w[k][j] / c2).sqrt() + eps);
-                }
-                m_b[k] = b1 * m_b[k] + (1.0 - b1) * gb[k];
-                v_b[k] = b2 * v_b[k] + (1.0 - b2) * gb[k] * gb[k];
-                bias[k] -= lr * (m_b[k] / c1) / ((v_b[k] / c2).sqrt() + eps);
+                adam_w[k].step(&mut weights[k], |j, wt| gw[k][j] + l2 * wt as f64);
             }
+            adam_b.step(&mut bias, |k, _| gb[k]);
         }
-        let round = |x: f64| ((x * 1e5).round() / 1e5) as f32;
+        let round = |x: f32| (x * 1e5).round() / 1e5;
         WordModel {
             lexicon,
             weights: weights.into_iter().map(|r| r.into_iter().map(round).collect()).collect(),
-            bias: bias.iter().map(|&b| round(b)).collect(),
+            bias: bias.into_iter().map(round).collect(),
             blend,
             meta: serde_json::json!({"C": c, "epochs": WORDS_EPOCHS, "learning_rate": WORDS_LEARNING_RATE, "texts": texts.len(), "terms": v}),
         }
