@@ -128,11 +128,8 @@ impl Codebook {
     /// marked there (yes, y, x, 1, true, ✓), so that unchecked machine codes never become
     /// examples. Returns the statements added.
     pub fn add_examples(&mut self, path: &Path) -> Result<usize> {
-        let t = crate::input::Table::read(path)?;
+        let t = crate::input::Table::read_whole(path)?;
         let (tc, cc) = (t.column("text")?, t.column("codes")?);
-        if let Some(r) = t.rejected.first() {
-            bail!("{}: line {}: {}", path.display(), r.line, r.reason);
-        }
         let col = |name: &str| t.headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
         let (status, checked) = (col("status"), col("checked"));
         let rows: Vec<&crate::input::Row> = t

@@ -703,5 +703,14 @@ pub fn sentiment(args: &crate::cli::SentimentArgs) -> Result<()> {
         w.write_record(&rec)?;
     }
     report::write_atomic(&args.out, &w.into_inner().context("writing CSV")?)?;
+    // Every row read is scored, blank or rejected, and the run says how many of each.
+    for r in &table.rejected {
+        eprintln!("consult sentiment: {}: line {}: rejected: {}", args.input.display(), r.line, r.reason);
+    }
+    let blank = rows.iter().filter(|r| r.1.is_empty()).count();
+    eprintln!(
+        "consult sentiment: {} rows read: {} scored, {blank} blank, {} rejected; wrote {}",
+        table.rows_read(), rows.len() - blank, table.rejected.len(), args.out.display()
+    );
     Ok(())
 }

@@ -169,8 +169,8 @@ fn write_rows(w: &mut csv::Writer<std::fs::File>, level: &str, rep: &Report) -> 
 
 pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
-    let coded = Table::read(&args.coded)?;
-    let gold = Table::read(&args.gold)?;
+    let coded = Table::read_whole(&args.coded)?;
+    let gold = Table::read_whole(&args.gold)?;
     let (c_id, g_id) = (coded.column("id")?, gold.column(&args.gold_id)?);
     let key = |r: &crate::input::Row, id_col: usize, q: Option<usize>| -> String {
         let id = r.fields[id_col].trim().to_string();

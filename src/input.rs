@@ -233,6 +233,21 @@ impl Table {
         self.rows.len() + self.rejected.len()
     }
 
+    /// The table, or an error naming the file, line and reason of its first rejected row: for
+    /// inputs whose every row counts (a coded sample, a gold file, label files), where a row
+    /// quietly left out would change what is learnt or measured.
+    pub fn read_whole(path: &Path) -> Result<Table> {
+        let t = Table::read(path)?;
+        if let Some(r) = t.rejected.first() {
+            let more = match t.rejected.len() {
+                1 => String::new(),
+                n => format!(" ({} more rows rejected)", n - 1),
+            };
+            bail!("{}: line {}: {}{more}; mend or remove the row and run again", path.display(), r.line, r.reason);
+        }
+        Ok(t)
+    }
+
     pub fn read(path: &Path) -> Result<Table> {
         Self::open(path, &ReadOptions::default())
     }

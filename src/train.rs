@@ -86,7 +86,7 @@ fn fnv1a(key: &str) -> u64 {
 
 pub fn read_fft(data: &Path) -> Result<Vec<Item>> {
     let path = data.join("nhs_fft/v6framework_dev.csv");
-    let t = Table::read(&path)?;
+    let t = Table::read_whole(&path)?;
     let (id, q, a, s) = (t.column("Comment ID")?, t.column("FFT question")?, t.column("FFT answer")?, t.column("Comment sentiment")?);
     let mut items = Vec::new();
     for r in &t.rows {
@@ -114,7 +114,7 @@ pub fn read_fft(data: &Path) -> Result<Vec<Item>> {
 /// The NHS FFT answers' theme codes (the one-hot columns after `Comment sentiment`), by
 /// Comment ID: the auxiliary targets of `train-sentiment --tune-theme-weight`.
 fn read_fft_themes(data: &Path) -> Result<HashMap<String, Vec<f32>>> {
-    let t = Table::read(&data.join("nhs_fft/v6framework_dev.csv"))?;
+    let t = Table::read_whole(&data.join("nhs_fft/v6framework_dev.csv"))?;
     let (id, s) = (t.column("Comment ID")?, t.column("Comment sentiment")?);
     Ok(t.rows
         .iter()
@@ -123,12 +123,12 @@ fn read_fft_themes(data: &Path) -> Result<HashMap<String, Vec<f32>>> {
 }
 
 pub fn read_polis(data: &Path, labels: &Path) -> Result<Vec<Item>> {
-    let lt = Table::read(labels)?;
+    let lt = Table::read_whole(labels)?;
     let (lf, li, ltone) = (lt.column("file")?, lt.column("comment_id")?, lt.column("tone")?);
     let mut texts: HashMap<(String, String), String> = HashMap::new();
     let files: std::collections::BTreeSet<String> = lt.values(lf).map(String::from).collect();
     for f in files {
-        let t = Table::read(&data.join("polis").join(&f))?;
+        let t = Table::read_whole(&data.join("polis").join(&f))?;
         let (ci, cb) = (t.column("comment-id")?, t.column("comment-body")?);
         for r in &t.rows {
             texts.insert((f.clone(), r.fields[ci].trim().to_string()), crate::normalise::tidy(&r.fields[cb]));
@@ -172,14 +172,14 @@ fn consultation_item(source: Source, key: String, text: String, tone: Tone) -> I
 /// transport to include rural areas."): plain suggestions in many wordings, which are
 /// neutral, beside the complaints and claims of success among them.
 pub fn read_manifesto_tones(data: &Path, labels: &Path) -> Result<Vec<Item>> {
-    let lt = Table::read(labels)?;
+    let lt = Table::read_whole(labels)?;
     let (lf, lr, ltone) = (lt.column("file")?, lt.column("row")?, lt.column("tone")?);
     let mut tables: HashMap<String, Table> = HashMap::new();
     let mut items = Vec::new();
     for r in &lt.rows {
         let file = r.fields[lf].trim().to_string();
         if !tables.contains_key(&file) {
-            tables.insert(file.clone(), Table::read(&data.join("manifestos").join(&file))?);
+            tables.insert(file.clone(), Table::read_whole(&data.join("manifestos").join(&file))?);
         }
         let t = &tables[&file];
         let col = t.column("text").or_else(|_| t.column("content"))?;
@@ -202,7 +202,7 @@ pub fn read_reviews(data: &Path) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     for f in REVIEW_FILES {
         let path = data.join("sentiment/sentimentr").join(f);
-        let t = Table::read(&path)?;
+        let t = Table::read_whole(&path)?;
         let (s, x) = (t.column("sentiment")?, t.column("text")?);
         for r in &t.rows {
             let (grade, tone) = match r.fields[s].trim() {
@@ -553,7 +553,7 @@ fn held_out_probs(model: &tune::TunedSentiment, items: &[Item], test: &[bool], q
 /// `consult train`: per-code heads from an officer-coded sample.
 pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     use crate::codebook::Codebook;
-    let t = Table::read(&args.gold)?;
+    let t = Table::read_whole(&args.gold)?;
     let (tc, cc) = (t.column(&args.text_column)?, t.column(&args.codes_column)?);
     let qc = t.headers.iter().position(|h| h == &args.question_column);
     // Answers on the blank list ("Nothing", "N/A") are learnt from, and later coded, when the

@@ -311,6 +311,33 @@ fn bad_inputs_get_one_line_errors_with_exit_code_1() {
     input_error(&p("emptysheet.xlsx"), "sheet \"Sheet1\" is empty");
 }
 
+/// Files whose every row counts (a gold file, coded answers to compare, an officer-coded
+/// sample) are read whole: a malformed row is an error naming the file and line, never a row
+/// quietly left out of the figures.
+#[test]
+fn evaluate_and_train_refuse_a_gold_file_with_a_malformed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("coded.csv"), "id,codes\n1,5.1\n2,6.2\n").unwrap();
+    std::fs::write(p("gold.csv"), "id,codes\n1,5.1\n2,6.2,7.1\n").unwrap();
+    let (coded, gold) = (p("coded.csv").display().to_string(), p("gold.csv").display().to_string());
+    let o = consult(&["evaluate", &coded, &gold]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains(&format!("{gold}: line 3: has 3 fields where the header has 2; mend or remove the row")), "{err}");
+    // Swapped round, the coded file is the one named.
+    let o = consult(&["evaluate", &gold, &coded]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("{gold}: line 3:")));
+
+    std::fs::write(p("sample.csv"), "id,text,codes\n1,More buses please,8.2\n2,Fix the roads, and soon,8.2\n").unwrap();
+    let sample = p("sample.csv").display().to_string();
+    let o = consult(&["train", "--gold", &sample, "--out", &p("heads").display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("{sample}: line 3: has 4 fields where the header has 3")));
+    assert!(!p("heads").exists());
+}
+
 /// Near-duplicate campaigns on the real model: a template sent with small edits (a word
 /// changed, a sentence or a signature added, case and punctuation lost) is one campaign; a
 /// different answer on the same subject and a repeated short answer are not.

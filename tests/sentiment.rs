@@ -67,3 +67,16 @@ fn unknown_text_column_is_an_input_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("comment"), "{err}");
 }
+
+/// Every row read is scored, blank or rejected, and the run says how many of each: a
+/// malformed row is named on stderr with its line and reason, not dropped in silence.
+#[test]
+fn a_malformed_row_is_named_and_counted() {
+    let (o, recs) = run("id,text\n1,Good service.\n2,Too,many\n3,\n", &["--id", "id", "--text", "text"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ids: Vec<&str> = recs.iter().map(|r| &r[0]).collect();
+    assert_eq!(ids, ["1", "3"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("in.csv: line 3: rejected: has 3 fields where the header has 2"), "{err}");
+    assert!(err.contains("3 rows read: 1 scored, 1 blank, 1 rejected"), "{err}");
+}
