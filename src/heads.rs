@@ -338,7 +338,7 @@ impl CodeHead {
     /// for a head without a lexicon).
     pub fn words(&self, answer: &str, question: &str) -> Sparse {
         match &self.lexicon {
-            Some(l) => l.transform(&format!("{answer} {question}")),
+            Some(l) => l.transform(&crate::lexical::pair_text(answer, question)),
             None => Vec::new(),
         }
     }

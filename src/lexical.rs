@@ -11,6 +11,13 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The text the word features read for an answer to a question: the answer, then the
+/// question, as one string. The theme heads and the sentiment word model both read it so;
+/// training and `analyse` must agree on it.
+pub fn pair_text(answer: &str, question: &str) -> String {
+    format!("{answer} {question}")
+}
+
 /// A fitted vocabulary: terms (a word, or two words joined by a space) and their IDF. Stored
 /// as its terms and IDF; the term index is rebuilt on loading.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

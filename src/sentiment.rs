@@ -286,13 +286,8 @@ impl WordModel {
         Ok(m)
     }
 
-    /// The text the words are read from: the answer, then its question.
-    pub fn text(question: &str, answer: &str) -> String {
-        format!("{answer} {question}")
-    }
-
     pub fn probs(&self, question: &str, answer: &str) -> [f32; GRADES] {
-        let row = self.lexicon.transform(&WordModel::text(question, answer));
+        let row = self.lexicon.transform(&crate::lexical::pair_text(answer, question));
         let mut z: [f32; GRADES] =
             std::array::from_fn(|k| self.bias[k] + row.iter().map(|&(j, v)| self.weights[k][j as usize] * v).sum::<f32>());
         softmax(&mut z);
@@ -368,7 +363,7 @@ mod tests {
     #[test]
     fn word_model_learns_stock_phrases_and_blends_by_its_share() {
         let phrases = ["could not fault the staff", "lovely kind nurses", "it was fine", "waited far too long", "rude and dismissive staff"];
-        let texts: Vec<String> = (0..50).map(|i| WordModel::text("What was good?", &format!("{} visit {i}", phrases[i % 5]))).collect();
+        let texts: Vec<String> = (0..50).map(|i| crate::lexical::pair_text(&format!("{} visit {i}", phrases[i % 5]), "What was good?")).collect();
         let y: Vec<usize> = (0..50).map(|i| i % 5).collect();
         let w = vec![1.0; 50];
         let m = WordModel::fit(&texts, &y, &w, 3.0, 0.3);

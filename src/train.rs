@@ -523,7 +523,7 @@ fn fit_words(args: &TrainSentimentArgs, items: &[Item], tr: &[usize], question: 
         return Ok(serde_json::Value::Null);
     }
     let t0 = std::time::Instant::now();
-    let texts: Vec<String> = tr.iter().map(|&i| sentiment::WordModel::text(question(&items[i]), &items[i].text)).collect();
+    let texts: Vec<String> = tr.iter().map(|&i| crate::lexical::pair_text(&items[i].text, question(&items[i]))).collect();
     let y: Vec<usize> = tr.iter().map(|&i| items[i].grade).collect();
     let w: Vec<f32> = tr.iter().map(|&i| items[i].weight).collect();
     let mut m = sentiment::WordModel::fit(&texts, &y, &w, WORDS_C, args.tune_word_weight);
@@ -653,7 +653,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let embed_seconds = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
     let settings = crate::heads::FitSettings { epochs: args.epochs, l2: args.l2, ..Default::default() };
-    let joined: Vec<String> = texts.iter().map(|(t, q)| format!("{t} {q}")).collect();
+    let joined: Vec<String> = texts.iter().map(|(t, q)| crate::lexical::pair_text(t, q)).collect();
     let lexicon = (!args.no_words).then(|| crate::lexical::Tfidf::fit(&joined, 2));
     let lex: Vec<crate::lexical::Sparse> = match &lexicon {
         Some(l) => joined.iter().map(|j| l.transform(j)).collect(),
