@@ -55,3 +55,20 @@ def load_fft_sets(d):
         q, t = next((q, t) for q, t in r.items() if q != "id" and t)
         test.append((r["id"], t, q))
     return train, test, gold, scored
+
+
+# consult's tone rule (src/sentiment.rs): mixed when both the positive (grades 1-2) and the
+# negative (grades 4-5) probability reach MIXED_MIN, else the largest of positive / middle /
+# negative.
+MIXED_MIN = 0.3
+
+
+def tone(p):
+    pos, neg, mid = p[0] + p[1], p[3] + p[4], p[2]
+    if pos >= MIXED_MIN and neg >= MIXED_MIN:
+        return "mixed"
+    if pos > mid and pos >= neg:
+        return "positive"
+    if neg > mid and neg > pos:
+        return "negative"
+    return "neutral"

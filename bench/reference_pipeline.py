@@ -36,6 +36,8 @@ import time
 import tomllib
 from collections import Counter, defaultdict
 
+from common import tone  # consult's tone rule
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -48,7 +50,6 @@ NON_SUBSTANTIVE = {
 }
 CAMPAIGN_MIN_SIZE, CAMPAIGN_MIN_WORDS = 3, 12
 VALUES = [1.0, 0.5, 0.0, -0.5, -1.0]
-MIXED_MIN = 0.3
 NON_ALNUM = re.compile(r"[\W_]+")
 SENT_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
@@ -70,17 +71,6 @@ def sentences(text):
     parts = [p.strip() for p in SENT_SPLIT.split(text)]
     parts = [p for p in parts if sum(c.isalpha() for c in p) >= 3]
     return parts or [text.strip()]
-
-
-def tone(p):
-    pos, neg, mid = p[0] + p[1], p[3] + p[4], p[2]
-    if pos >= MIXED_MIN and neg >= MIXED_MIN:
-        return "mixed"
-    if pos > mid and pos >= neg:
-        return "positive"
-    if neg > mid and neg > pos:
-        return "negative"
-    return "neutral"
 
 
 def column(header, name):

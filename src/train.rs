@@ -56,6 +56,9 @@ pub enum Source {
     /// Manifesto sentences, mostly proposals (eval/dev/manifesto_tone_labels.csv).
     Manifesto,
     Reviews,
+    /// NHS FFT answers to the general questions, put a second time to an open consultation
+    /// question (`--open-fft-weight`).
+    FftOpen,
 }
 
 pub struct Item {
@@ -109,6 +112,32 @@ pub fn read_fft(data: &Path) -> Result<Vec<Item>> {
         });
     }
     Ok(items)
+}
+
+/// Does an FFT question ask about the experience as a whole ("FFT Why?", the 111 service's
+/// "particularly satisfied and/or dissatisfied with")? Answers to it read the same to any open
+/// question; answers to "What could we do better?" or "What was good?" do not ("Nothing.").
+fn general_fft_question(q: &str) -> bool {
+    q.starts_with("FFT Why") || q.starts_with("Please describe any things about the 111 service")
+}
+
+/// The FFT answers to the general questions again, each put to the consultation question
+/// (and so, fine-tuning, to one of the open questions), with their grade: patients' praise
+/// and complaints in their own words ("Could not fault the staff"), which the consultation
+/// statements, mostly suggestions, rarely hold. Same keys, so the same folds.
+fn open_fft_items(fft: &[Item], weight: f32) -> Vec<Item> {
+    fft.iter()
+        .filter(|it| general_fft_question(&it.question))
+        .map(|it| Item {
+            source: Source::FftOpen,
+            key: it.key.clone(),
+            question: CONSULTATION_QUESTION.to_string(),
+            text: it.text.clone(),
+            grade: it.grade,
+            tone: None,
+            weight,
+        })
+        .collect()
 }
 
 /// The NHS FFT answers' theme codes (the one-hot columns after `Comment sentiment`), by
@@ -265,7 +294,11 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
         let meta: Option<serde_json::Value> =
             std::fs::read_to_string(out.join("meta.json")).ok().and_then(|s| serde_json::from_str(&s).ok());
         let recipe = tune_recipe(args)?;
-        let current = meta.as_ref().is_some_and(|m| m["command"] == recipe["command"] && m["labels_sha256"] == recipe["labels_sha256"]);
+        // A model whose meta.json predates the open-question praise figures (fourteenth
+        // session) is retrained too, so every model carries today's held-out figures.
+        let current = meta.as_ref().is_some_and(|m| {
+            m["command"] == recipe["command"] && m["labels_sha256"] == recipe["labels_sha256"] && m["metrics"]["open_fft_test_n"].is_u64()
+        });
         if current && out.join(tune::WEIGHTS).is_file() {
             eprintln!("train-sentiment: {} is up to date (same command and label files)", out.display());
             return Ok(());
@@ -273,6 +306,8 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
         eprintln!("train-sentiment: {} is missing or was trained otherwise; training it", out.display());
     }
     let mut items = read_fft(&args.data).context("reading NHS FFT data")?;
+    // Scored whatever the weight (so every model is measured on them), trained on when > 0.
+    let open_fft = if args.tune { open_fft_items(&items, args.open_fft_weight) } else { Vec::new() };
     items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?);
     // The frozen head is trained without the manifesto sentences (they came with the tuned
     // model), so the committed head.json stays what it was.
@@ -280,6 +315,7 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
         items.extend(read_manifesto_tones(&args.data, &args.manifesto_labels).context("reading manifesto tone labels")?);
     }
     items.extend(read_reviews(&args.data).context("reading review sentences")?.into_iter().map(|it| Item { weight: args.review_weight, ..it }));
+    items.extend(open_fft);
     let n = |s: Source| items.iter().filter(|it| it.source == s).count();
     eprintln!(
         "train-sentiment: {} FFT answers, {} consultation-style statements, {} manifesto sentences, {} review sentences",
@@ -288,7 +324,8 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     // Scored: fold 0 (held out), or the development fold; trained on: the rest, never fold 0.
     let scored = args.dev_fold.unwrap_or(0);
     let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == scored).collect();
-    let train_on: Vec<bool> = items.iter().map(|it| ![0, scored].contains(&fold_of(&it.key))).collect();
+    let train_on: Vec<bool> =
+        items.iter().map(|it| ![0, scored].contains(&fold_of(&it.key)) && it.weight > 0.0).collect();
     if args.tune {
         return tune_sentiment(args, &items, &test, &train_on);
     }
@@ -351,7 +388,7 @@ fn write_probs(out: Option<&Path>, items: &[Item], test: &[bool], probs: &[[f32;
 fn source_counts(items: &[Item], idx: &[usize]) -> serde_json::Value {
     let n = |s: Source| idx.iter().filter(|&&i| items[i].source == s).count();
     json!({"fft_items": n(Source::Fft), "consultation_items": n(Source::Polis),
-           "manifesto_items": n(Source::Manifesto), "review_items": n(Source::Reviews)})
+           "manifesto_items": n(Source::Manifesto), "review_items": n(Source::Reviews), "open_fft_items": n(Source::FftOpen)})
 }
 
 /// `a` with `b`'s fields added (both JSON objects).
@@ -390,6 +427,17 @@ fn held_out_metrics(items: &[Item], test: &[bool], probs: &[[f32; GRADES]], fold
     // Plain suggestions (neutral statements of either consultation-style set) read as neutral.
     let neutral: Vec<usize> = polis.iter().chain(&manifesto).copied().filter(|&i| items[i].tone == Some(Tone::Neutral)).collect();
     let kept = neutral.iter().filter(|&&i| sentiment::tone_of(&probs[i]) == Tone::Neutral).count();
+    // FFT answers to the general questions, put to an open consultation question: read as
+    // positive / neutral or mixed / negative, against their grade's three-way reading.
+    let open = held(Source::FftOpen);
+    let three = |t: Tone| match t {
+        Tone::Positive => 0,
+        Tone::Neutral | Tone::Mixed => 1,
+        Tone::Negative => 2,
+    };
+    let open_right = open.iter().filter(|&&i| three(sentiment::tone_of(&probs[i])) == grade_to_3(items[i].grade)).count();
+    let praise: Vec<usize> = open.iter().copied().filter(|&i| items[i].grade <= 1).collect();
+    let praise_right = praise.iter().filter(|&&i| sentiment::tone_of(&probs[i]) == Tone::Positive).count();
     json!({
         "held_out": if fold == 0 {
             "fold 0 of 5 (FNV-1a hash of the item id), never trained on".to_string()
@@ -406,6 +454,8 @@ fn held_out_metrics(items: &[Item], test: &[bool], probs: &[[f32; GRADES]], fold
         "neutral_statements_test_n": neutral.len(),
         "neutral_statements_kept_neutral": kept as f64 / neutral.len().max(1) as f64,
         "review_sentences_test_n": n_r, "review_sentences_accuracy": acc_r,
+        "open_fft_test_n": open.len(), "open_fft_3way_accuracy": open_right as f64 / open.len().max(1) as f64,
+        "open_fft_praise_read_positive": praise_right as f64 / praise.len().max(1) as f64,
     })
 }
 
@@ -426,7 +476,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
                            + &away("tune-frozen-layers", args.tune_frozen_layers.to_string(), args.tune_frozen_layers == d.frozen_layers)
                            + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)
                            + &away("tune-theme-weight", args.tune_theme_weight.to_string(), args.tune_theme_weight == d.theme_weight)
-                           + &away("tune-word-weight", args.tune_word_weight.to_string(), args.tune_word_weight == 0.0)),
+                           + &away("tune-word-weight", args.tune_word_weight.to_string(), args.tune_word_weight == 0.0)
+                           + &away("open-fft-weight", args.open_fft_weight.to_string(), args.open_fft_weight == 0.0)),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
@@ -742,5 +793,31 @@ mod tests {
         assert!(cmd(&["--tune-word-weight", "0"]).ends_with(" --review-weight 1"));
         assert!(cmd(&["--tune-word-weight", "0.3"]).ends_with(" --tune-word-weight 0.3"));
         assert!(Cli::try_parse_from(["consult", "train-sentiment", "--tune", "--tune-word-weight", "1.5"]).is_err());
+        assert!(cmd(&["--open-fft-weight", "0.3"]).ends_with(" --open-fft-weight 0.3"));
+    }
+
+    /// Only answers to the general FFT questions are put to the open questions, with their
+    /// grade and their own key (so the same fold as the answer under its own question).
+    #[test]
+    fn open_fft_items_are_the_general_answers_again() {
+        let item = |key: &str, question: &str, grade| Item {
+            source: Source::Fft,
+            key: key.into(),
+            question: question.into(),
+            text: format!("answer {key}"),
+            grade,
+            tone: None,
+            weight: 1.0,
+        };
+        let fft = [
+            item("a", "FFT Why?", 0),
+            item("b", "What could we do better?", 0),
+            item("c", "Please describe any things about the 111 service that you were particularly satisfied and/or dissatisfied with", 4),
+            item("d", "What was good?", 4),
+        ];
+        let open = open_fft_items(&fft, 0.3);
+        let got: Vec<(&str, &str, usize, f32)> = open.iter().map(|it| (it.key.as_str(), it.question.as_str(), it.grade, it.weight)).collect();
+        assert_eq!(got, [("a", CONSULTATION_QUESTION, 0, 0.3), ("c", CONSULTATION_QUESTION, 4, 0.3)]);
+        assert!(open.iter().all(|it| it.source == Source::FftOpen && it.text.starts_with("answer ")));
     }
 }

@@ -149,6 +149,11 @@ fn tuned_sentiment_model_scores_held_out_answers() {
     assert!(m["manifesto_tone_test_n"].as_u64().unwrap() > 30, "{m}");
     assert!(f("manifesto_tone_accuracy") >= 0.75, "{m}");
     assert!(f("neutral_statements_kept_neutral") >= 0.90, "{m}");
+    // Patients' praise put to an open consultation question ("Could not fault the staff"):
+    // the shipped recipe reads three in four of these held-out answers as positive (0.746
+    // on fold 0; BENCHMARKS.md §3), a known weakness this floor keeps from getting worse.
+    assert!(m["open_fft_test_n"].as_u64().unwrap() > 250, "{m}");
+    assert!(f("open_fft_praise_read_positive") >= 0.70, "{m}");
     // Trained from today's label files (`make sentiment-model` retrains when they change).
     for (k, file) in [("polis", "eval/dev/polis_labels.csv"), ("manifesto", "eval/dev/manifesto_tone_labels.csv")] {
         let sha = consult::model::file_sha256(&common::repo().join(file)).unwrap();
