@@ -185,15 +185,20 @@ fn parse_tone(s: &str) -> Result<Tone> {
     })
 }
 
-/// A consultation-style statement with our tone label, put to the consultation question:
-/// positive -> grade 2, neutral and mixed -> grade 3, negative -> grade 4.
-fn consultation_item(source: Source, key: String, text: String, tone: Tone) -> Item {
-    let grade = match tone {
+/// The grade (0-based) a tone is learnt as: positive -> grade 2, neutral and mixed -> grade 3,
+/// negative -> grade 4.
+fn tone_grade(tone: Tone) -> usize {
+    match tone {
         Tone::Positive => 1,
         Tone::Neutral | Tone::Mixed => 2,
         Tone::Negative => 3,
-    };
-    Item { source, key, question: CONSULTATION_QUESTION.to_string(), text, grade, tone: Some(tone), weight: CONSULTATION_WEIGHT }
+    }
+}
+
+/// A consultation-style statement with our tone label, put to the consultation question, as
+/// its tone's grade.
+fn consultation_item(source: Source, key: String, text: String, tone: Tone) -> Item {
+    Item { source, key, question: CONSULTATION_QUESTION.to_string(), text, grade: tone_grade(tone), tone: Some(tone), weight: CONSULTATION_WEIGHT }
 }
 
 /// Manifesto sentences with our tone labels (`file`, `row`: the 1-based data row of
@@ -430,12 +435,8 @@ fn held_out_metrics(items: &[Item], test: &[bool], probs: &[[f32; GRADES]], fold
     // FFT answers to the general questions, put to an open consultation question: read as
     // positive / neutral or mixed / negative, against their grade's three-way reading.
     let open = held(Source::FftOpen);
-    let three = |t: Tone| match t {
-        Tone::Positive => 0,
-        Tone::Neutral | Tone::Mixed => 1,
-        Tone::Negative => 2,
-    };
-    let open_right = open.iter().filter(|&&i| three(sentiment::tone_of(&probs[i])) == grade_to_3(items[i].grade)).count();
+    let open_right =
+        open.iter().filter(|&&i| grade_to_3(tone_grade(sentiment::tone_of(&probs[i]))) == grade_to_3(items[i].grade)).count();
     let praise: Vec<usize> = open.iter().copied().filter(|&i| items[i].grade <= 1).collect();
     let praise_right = praise.iter().filter(|&&i| sentiment::tone_of(&probs[i]) == Tone::Positive).count();
     json!({
