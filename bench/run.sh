@@ -99,9 +99,9 @@ python3 bench/polis_cv.py "$SHARED/data" "$work/polis-cv" | grep -E "^(==|code: 
 }
 
 section_sentiment() {
-echo "== 3. sentiment models, held-out fold (models/sentiment/head.json, models/sentiment/tuned/meta.json)"
+echo "== 3. sentiment models, held-out fold (models/sentiment/head.json, models/sentiment/tuned-heldout/meta.json; models/sentiment/tuned, trained on every fold, carries the latter's figures)"
 local meta
-for meta in models/sentiment/head.json models/sentiment/tuned/meta.json; do
+for meta in models/sentiment/head.json models/sentiment/tuned-heldout/meta.json models/sentiment/tuned/meta.json; do
   [ -f "$meta" ] || { echo "$meta: not built (make sentiment-model)"; continue; }
   python3 -c "import json,sys; m=json.load(open(sys.argv[1])); m=m.get('meta', m); print(sys.argv[1]); print(json.dumps(m['metrics'], indent=1)); print('trained by:', m['command'], '| training seconds:', m.get('training', {}).get('seconds', '-'))" "$meta"
 done
@@ -109,13 +109,17 @@ done
 # --- sentiment (issue 6): consult's head against VADER on held-out and public human-rated sets.
 # Sets from bench/sentiment_sets.py; consult scores each with `consult sentiment`, VADER and the
 # scoring run in bench/sentiment_eval.py (vaderSentiment, installed by scripts/setup-bench.sh).
-echo "-- consult (default sentiment model: $([ -f models/sentiment/tuned/model.safetensors ] && echo tuned || echo frozen head)) vs VADER (NHS FFT fold 0, consultation tone, VADER sets, SST-2 dev)"
+# Fold 0 is scored by the model that never saw it: the recipe with fold 0 held out (the
+# shipped model learnt from every fold), or the frozen head when the tuned models are not built.
+local smodel=models/sentiment/head.json
+[ -f models/sentiment/tuned-heldout/model.safetensors ] && smodel=models/sentiment/tuned-heldout
+echo "-- consult (sentiment model: $smodel) vs VADER (NHS FFT fold 0, consultation tone, VADER sets, SST-2 dev)"
 python3 bench/sentiment_sets.py "$SHARED/data" eval/dev/polis_labels.csv "$work/sent" 2>/dev/null
 start=$(date +%s.%N)
-$BIN sentiment "$work/sent/fft.csv" --id id --text text --question-col question --out "$work/sent/consult_fft.csv"
+$BIN sentiment "$work/sent/fft.csv" --id id --text text --question-col question --sentiment-model "$smodel" --out "$work/sent/consult_fft.csv"
 local s
 for s in consultation vader_tweets vader_movie vader_nyt vader_amazon sst2_dev; do
-  $BIN sentiment "$work/sent/$s.csv" --id id --text text --out "$work/sent/consult_$s.csv"
+  $BIN sentiment "$work/sent/$s.csv" --id id --text text --sentiment-model "$smodel" --out "$work/sent/consult_$s.csv"
 done
 echo "consult sentiment wall time, all sets: $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
 .venv/bin/python bench/sentiment_eval.py "$work/sent"

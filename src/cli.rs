@@ -257,6 +257,17 @@ pub struct TrainSentimentArgs {
     /// one, so settings are chosen without touching the held-out fold 0.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4))]
     pub dev_fold: Option<u64>,
+    /// With --tune: train on every fold, fold 0 included, for the model to ship: it learns
+    /// from all the labelled data. Nothing is left to score it on, so its meta.json carries
+    /// the held-out figures of the same recipe trained with fold 0 held out, read from
+    /// --held-out-model, which must be there and made by the same command (`make
+    /// sentiment-model` trains both).
+    #[arg(long, requires = "tune", conflicts_with_all = ["dev_fold", "rescore"])]
+    pub all_folds: bool,
+    /// With --all-folds: the model of the same recipe with fold 0 held out, whose figures the
+    /// new model carries (default: models/sentiment/tuned-heldout).
+    #[arg(long, requires = "all_folds")]
+    pub held_out_model: Option<PathBuf>,
     /// With --tune: keep the model already in the output folder when its meta.json records
     /// this command and these label files' checksums; else train afresh (`make sentiment-model`).
     #[arg(long, requires = "tune")]

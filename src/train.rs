@@ -6,7 +6,8 @@
 //! sentences; for the fine-tuned model also our tone labels of manifesto sentences (mostly
 //! proposals). Each item is put in one of five folds by a hash of its id; fold 0 is held out
 //! and never trained on, and the held-out figures are written into the model's metadata.
-//! Same data, same weights.
+//! The tuned model consult uses is then trained by the same recipe on every fold
+//! (`--all-folds`) and carries its held-out sibling's figures. Same data, same weights.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,8 +24,12 @@ use crate::tune;
 
 /// The folder, inside a `consult train` output folder, of the encoder fine-tuned on the sample.
 pub const ENCODER_DIR: &str = "encoder";
-/// Where the tuned sentiment model lives, under models/.
+/// Where the tuned sentiment model lives, under models/: the shipped one, trained on every
+/// fold (`--all-folds`).
 pub const TUNED_DIR: &str = "sentiment/tuned";
+/// Its sibling of the same recipe with fold 0 held out, under models/: the model the held-out
+/// figures are measured on.
+pub const HELD_OUT_DIR: &str = "sentiment/tuned-heldout";
 
 /// The question put to consultation-style statements.
 pub const CONSULTATION_QUESTION: &str = "Do you have any comments on the draft plan?";
@@ -301,8 +306,11 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
         let recipe = tune_recipe(args)?;
         // A model whose meta.json predates the open-question praise figures (fourteenth
         // session) is retrained too, so every model carries today's held-out figures.
+        // A model trained on every fold is stale too when its held-out sibling has changed.
+        let sibling = if args.all_folds { Some(held_out_sibling(args, &recipe)?) } else { None };
         let current = meta.as_ref().is_some_and(|m| {
             m["command"] == recipe["command"] && m["labels_sha256"] == recipe["labels_sha256"] && m["metrics"]["open_fft_test_n"].is_u64()
+                && sibling.as_ref().is_none_or(|(_, s)| m["held_out_model"]["weights_sha256"] == s["weights_sha256"])
         });
         if current && out.join(tune::WEIGHTS).is_file() {
             eprintln!("train-sentiment: {} is up to date (same command and label files)", out.display());
@@ -326,11 +334,14 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
         "train-sentiment: {} FFT answers, {} consultation-style statements, {} manifesto sentences, {} review sentences",
         n(Source::Fft), n(Source::Polis), n(Source::Manifesto), n(Source::Reviews)
     );
-    // Scored: fold 0 (held out), or the development fold; trained on: the rest, never fold 0.
+    // Scored: fold 0 (held out), or the development fold; trained on: the rest, never fold 0;
+    // or, with --all-folds, trained on everything and scored on nothing.
     let scored = args.dev_fold.unwrap_or(0);
-    let test: Vec<bool> = items.iter().map(|it| fold_of(&it.key) == scored).collect();
-    let train_on: Vec<bool> =
-        items.iter().map(|it| ![0, scored].contains(&fold_of(&it.key)) && it.weight > 0.0).collect();
+    let test: Vec<bool> = items.iter().map(|it| !args.all_folds && fold_of(&it.key) == scored).collect();
+    let train_on: Vec<bool> = items
+        .iter()
+        .map(|it| (args.all_folds || ![0, scored].contains(&fold_of(&it.key))) && it.weight > 0.0)
+        .collect();
     if args.tune {
         return tune_sentiment(args, &items, &test, &train_on);
     }
@@ -473,6 +484,7 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
     Ok(json!({
         "command": format!("consult train-sentiment --tune --tune-epochs {} --label-smoothing {} --review-weight {}{}", args.tune_epochs, args.label_smoothing, args.review_weight,
                            args.dev_fold.map_or(String::new(), |k| format!(" --dev-fold {k}"))
+                           + if args.all_folds { " --all-folds" } else { "" }
                            + &away("seed", args.seed.to_string(), args.seed == d.seed)
                            + &away("tune-frozen-layers", args.tune_frozen_layers.to_string(), args.tune_frozen_layers == d.frozen_layers)
                            + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)
@@ -499,6 +511,12 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         }
     }
     if args.rescore {
+        let meta: Option<serde_json::Value> =
+            std::fs::read_to_string(out.join(tune::META)).ok().and_then(|s| serde_json::from_str(&s).ok());
+        if meta.is_some_and(|m| m["training"]["all_folds"] == true) {
+            bail!("{}: this model learnt from every fold, so it has no held-out fold to score; rescore its held-out sibling ({})",
+                  out.display(), crate::models_root().join(HELD_OUT_DIR).display());
+        }
         fit_words(args, items, &tr, question, &out)?;
         let model = tune::TunedSentiment::load(&out, &base, Precision::Fp32, crate::model::default_workers())?;
         let probs = held_out_probs(&model, items, test, question)?;
@@ -506,6 +524,8 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         println!("{}", serde_json::to_string_pretty(&held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0)))?);
         return Ok(());
     }
+    // Trained on every fold: the figures are the held-out sibling's (checked before training).
+    let sibling = if args.all_folds { Some(held_out_sibling(args, &tune_recipe(args)?)?) } else { None };
     let themes = if args.tune_theme_weight > 0.0 { read_fft_themes(&args.data)? } else { HashMap::new() };
     let examples: Vec<tune::Example> = tr
         .iter()
@@ -536,10 +556,24 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
     })?;
     let train_seconds = t0.elapsed().as_secs_f64();
     let words = fit_words(args, items, &tr, question, &tmp)?;
-    let model = tune::TunedSentiment::load(&tmp, &base, Precision::Fp32, crate::model::default_workers())?;
-    let probs = held_out_probs(&model, items, test, question)?;
-    write_probs(args.probs_out.as_deref(), items, test, &probs)?;
-    let metrics = held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0));
+    let (metrics, held_out_model) = match &sibling {
+        Some((dir, m)) => {
+            // Named from the checkout's root (models/sentiment/tuned-heldout) where it lies
+            // under it, so the metadata is the same in every clone.
+            let root = crate::models_root();
+            let shown = dir.strip_prefix(root.parent().unwrap_or(&root)).unwrap_or(dir).display().to_string();
+            let mut metrics = m["metrics"].clone();
+            metrics["held_out"] = json!(format!(
+                "fold 0 of 5 (FNV-1a hash of the item id), measured on the same recipe trained without it ({shown}); this model learnt from every fold"));
+            (metrics, json!({"path": shown, "weights_sha256": m["weights_sha256"]}))
+        }
+        None => {
+            let model = tune::TunedSentiment::load(&tmp, &base, Precision::Fp32, crate::model::default_workers())?;
+            let probs = held_out_probs(&model, items, test, question)?;
+            write_probs(args.probs_out.as_deref(), items, test, &probs)?;
+            (held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0)), serde_json::Value::Null)
+        }
+    };
     let training = source_counts(items, &tr);
     let recipe = tune_recipe(args)?;
     let meta = json!({
@@ -553,9 +587,11 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         "words": words,
         "classes": "FFT grades 1 very positive .. 5 very negative",
         "training": merge(training, json!({"consultation_weight": CONSULTATION_WEIGHT, "review_weight": args.review_weight,
+                                          "all_folds": args.all_folds,
                                           "settings": settings, "seconds": train_seconds,
                                           "torch_threads": tch::get_num_threads()})),
         "metrics": metrics,
+        "held_out_model": held_out_model,
     });
     std::fs::write(tmp.join(tune::META), serde_json::to_string_pretty(&meta)?)?;
     let _ = std::fs::remove_dir_all(&out);
@@ -563,6 +599,23 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
     println!("{}", serde_json::to_string_pretty(&metrics)?);
     eprintln!("train-sentiment: wrote {} ({train_seconds:.0}s training)", out.display());
     Ok(())
+}
+
+/// With `--all-folds`: the held-out sibling's folder and meta.json, which must record the same
+/// recipe (the command without `--all-folds`, the same label files) and the held-out figures.
+fn held_out_sibling(args: &TrainSentimentArgs, recipe: &serde_json::Value) -> Result<(PathBuf, serde_json::Value)> {
+    let dir = args.held_out_model.clone().unwrap_or_else(|| crate::models_root().join(HELD_OUT_DIR));
+    let path = dir.join(tune::META);
+    let command = recipe["command"].as_str().unwrap_or_default().replace(" --all-folds", "");
+    let train_it = format!("train it first: consult train-sentiment --tune --data {} --out {}", args.data.display(), dir.display());
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: --all-folds takes its held-out figures from the same recipe with fold 0 held out; {train_it}", path.display()))?;
+    let m: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    if m["command"] != command.as_str() || m["labels_sha256"] != recipe["labels_sha256"] || !m["metrics"]["fft_test_n"].is_u64() {
+        bail!("{}: made by `{}`, not by `{command}` with the same label files, so its figures are not this recipe's; {train_it}",
+              path.display(), m["command"].as_str().unwrap_or("?"));
+    }
+    Ok((dir, m))
 }
 
 /// Fits the word model on the training items (`tr`) and writes it into the model folder
