@@ -356,7 +356,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         profile,
         closed: closed.iter().map(|t| (t.clone(), report::closed_chart(t))).collect(),
         questions: per_question,
-        methods: report::methods_note(&info.name, &method, &codebook, agreement, args.suppress, args.quotes, &bands, type_col.is_some()),
+        methods: report::methods_note(&info.name, &method, &codebook, tone_method_line(&sentiment_model), agreement, args.suppress, args.quotes, &bands, type_col.is_some()),
         notes: report::notes_section(args.suppress),
     };
     report::write_atomic(&args.out.join("summary.md"), report::summary_md(&rep).as_bytes())?;
@@ -498,6 +498,55 @@ fn agreement_line(meta: &serde_json::Value) -> Option<String> {
     (!figures.is_empty()).then(|| {
         format!("The trained heads were checked against held-out officer-coded answers: {}.", figures.join(", "))
     })
+}
+
+/// The methods note's paragraph on tone: which model read it, and how often it agreed with
+/// people on rated answers it had not learnt from (the held-out figures its metadata records).
+fn tone_method_line(model: &sentiment::Model) -> String {
+    let (what, meta) = match model {
+        sentiment::Model::Tuned(m) => (
+            "a copy of the language model fine-tuned on rated answers (NHS Friends and Family Test answers with \
+             their grades, consultation-style statements and manifesto sentences labelled for tone, review \
+             sentences), reading the question and the answer together",
+            &m.meta,
+        ),
+        sentiment::Model::Head(h) => (
+            "a simple classifier over the sentence embeddings of the answer and its question, trained on rated \
+             answers (the fallback when the fine-tuned model has not been built; less accurate)",
+            &h.meta,
+        ),
+    };
+    let m = &meta["metrics"];
+    let pct = |k: &str| m[k].as_f64().map(|v| format!("{:.1}%", 100.0 * v));
+    let n = |k: &str| m[k].as_u64();
+    let mut agreed = Vec::new();
+    if let (Some(a), Some(total)) = (pct("fft_5class_accuracy"), n("fft_test_n")) {
+        let three = pct("fft_3class_accuracy").map(|b| format!("; {b} as positive, neutral or negative")).unwrap_or_default();
+        agreed.push(format!("the grade human coders gave {a} of {total} NHS patient comments (five grades{three})"));
+    }
+    if let (Some(a), Some(total)) = (pct("consultation_tone_accuracy"), n("consultation_tone_test_n")) {
+        agreed.push(format!("the tone given by hand to {a} of {total} consultation-style statements"));
+    }
+    let figures = if agreed.is_empty() {
+        " No held-out figures are recorded for it.".to_string()
+    } else {
+        let copy = if meta["training"]["all_folds"] == true {
+            " (measured on a copy trained the same way with these answers held out; the model used learnt from them too)"
+        } else {
+            ""
+        };
+        let neutral = match (pct("neutral_statements_kept_neutral"), n("neutral_statements_test_n")) {
+            (Some(v), Some(total)) => format!(", and it read {v} of {total} plain suggestions as neutral"),
+            _ => String::new(),
+        };
+        format!(" Checked on rated answers it had not learnt from, it agreed with {}{neutral}{copy}.", agreed.join(" and with "))
+    };
+    format!(
+        "How tone was read. Each answer's tone (positive, neutral, negative or mixed) and its score from -1 to 1 \
+         were read by {what}.{figures} An answer that names a current problem counts as negative, a suggestion as \
+         neutral. Praise worded as the denial of a fault (\"could not fault the staff\") is often read as mixed \
+         or negative: check such answers in coded_responses.csv."
+    )
 }
 
 /// rejected.csv: every rejected row with its line, the reason and its first field (written

@@ -259,6 +259,24 @@ fn summary_md_snapshot() {
     insta::assert_snapshot!("fixture_summary_md", summary);
 }
 
+/// The methods note says how tone was read and how often the sentiment model agreed with
+/// people on held-out rated answers: the figures are the ones its metadata (run.json) records.
+#[test]
+fn methods_note_gives_the_sentiment_models_held_out_agreement() {
+    let (a, _) = fixture_runs();
+    let run: serde_json::Value = serde_json::from_str(&read(&a.join("run.json"))).unwrap();
+    let m = &run["sentiment_model"]["meta"]["metrics"];
+    let pct = |k: &str| format!("{:.1}%", 100.0 * m[k].as_f64().unwrap_or_else(|| panic!("{k} in {m}")));
+    let md = read(&a.join("summary.md"));
+    let para = md.lines().find(|l| l.starts_with("How tone was read.")).expect("a tone paragraph in the methods note");
+    assert!(para.contains(&format!("{} of {} NHS patient comments", pct("fft_5class_accuracy"), m["fft_test_n"])), "{para}");
+    assert!(para.contains(&format!("{} of {} consultation-style statements", pct("consultation_tone_accuracy"), m["consultation_tone_test_n"])), "{para}");
+    assert!(para.contains(&format!("{} of {} plain suggestions as neutral", pct("neutral_statements_kept_neutral"), m["neutral_statements_test_n"])), "{para}");
+    // The shipped model learnt from every fold: the note says its figures are its sibling's.
+    assert_eq!(run["sentiment_model"]["meta"]["training"]["all_folds"], true);
+    assert!(para.contains("with these answers held out"), "{para}");
+}
+
 #[test]
 fn same_input_gives_identical_outputs() {
     let (a, b) = fixture_runs();

@@ -387,6 +387,7 @@ pub fn methods_note(
     model: &str,
     method: &str,
     codebook: &Codebook,
+    tone: String,
     agreement: Option<String>,
     threshold: usize,
     quotes: usize,
@@ -405,6 +406,7 @@ pub fn methods_note(
             codebook.version,
             &codebook.sha256[..12.min(codebook.sha256.len())]
         ),
+        tone,
         match agreement {
             Some(a) => format!("Agreement with people. {a}"),
             None => "Agreement with people. No human-coded sample was evaluated in this run: before publication, \
