@@ -607,7 +607,7 @@ fn held_out_sibling(args: &TrainSentimentArgs, recipe: &serde_json::Value) -> Re
     let dir = args.held_out_model.clone().unwrap_or_else(|| crate::models_root().join(HELD_OUT_DIR));
     let path = dir.join(tune::META);
     let command = recipe["command"].as_str().unwrap_or_default().replace(" --all-folds", "");
-    let train_it = format!("train it first: consult train-sentiment --tune --data {} --out {}", args.data.display(), dir.display());
+    let train_it = format!("train it first: {command} --data {} --out {}", args.data.display(), dir.display());
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{}: --all-folds takes its held-out figures from the same recipe with fold 0 held out; {train_it}", path.display()))?;
     let m: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
