@@ -409,9 +409,9 @@ pub fn methods_note(
         tone,
         match agreement {
             Some(a) => format!("Agreement with people. {a}"),
-            None => "Agreement with people. No human-coded sample was evaluated in this run: before publication, \
-                     code a sample by hand and compare with `consult evaluate` (per-code precision, recall, F1 \
-                     and kappa)."
+            None => "Agreement with people. The codes of this run were not checked against a sample of these \
+                     answers coded by hand: before publication, code a sample by hand and compare with `consult \
+                     evaluate` (per-code precision, recall, F1 and kappa)."
                 .into(),
         },
         "Bases. Percentages are of respondents who gave a substantive answer to that question (the base shown \
