@@ -299,15 +299,16 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     if args.dev_fold.is_some() && args.out.is_none() {
         bail!("--dev-fold writes a development model: give it an --out folder away from models/");
     }
+    // Trained on every fold: the figures are the held-out sibling's, checked before anything
+    // else is read.
+    let sibling = if args.all_folds { Some(held_out_sibling(args, &tune_recipe(args)?)?) } else { None };
     if args.tune && args.if_stale {
         let out = args.out.clone().unwrap_or_else(|| crate::models_root().join(TUNED_DIR));
-        let meta: Option<serde_json::Value> =
-            std::fs::read_to_string(out.join("meta.json")).ok().and_then(|s| serde_json::from_str(&s).ok());
+        let meta = read_meta(&out);
         let recipe = tune_recipe(args)?;
         // A model whose meta.json predates the open-question praise figures (fourteenth
         // session) is retrained too, so every model carries today's held-out figures.
         // A model trained on every fold is stale too when its held-out sibling has changed.
-        let sibling = if args.all_folds { Some(held_out_sibling(args, &recipe)?) } else { None };
         let current = meta.as_ref().is_some_and(|m| {
             m["command"] == recipe["command"] && m["labels_sha256"] == recipe["labels_sha256"] && m["metrics"]["open_fft_test_n"].is_u64()
                 && sibling.as_ref().is_none_or(|(_, s)| m["held_out_model"]["weights_sha256"] == s["weights_sha256"])
@@ -343,7 +344,7 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
         .map(|it| (args.all_folds || ![0, scored].contains(&fold_of(&it.key))) && it.weight > 0.0)
         .collect();
     if args.tune {
-        return tune_sentiment(args, &items, &test, &train_on);
+        return tune_sentiment(args, &items, &test, &train_on, sibling);
     }
     let encoder = load_encoder(&args.model, Some(Precision::Fp32))?;
     let t0 = std::time::Instant::now();
@@ -497,7 +498,13 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
 
 /// `consult train-sentiment --tune`: fine-tunes the encoder with the grade head on the
 /// training folds (crate::tune) and writes the model folder with its held-out figures.
-fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], train_on: &[bool]) -> Result<()> {
+fn tune_sentiment(
+    args: &TrainSentimentArgs,
+    items: &[Item],
+    test: &[bool],
+    train_on: &[bool],
+    sibling: Option<(PathBuf, serde_json::Value)>,
+) -> Result<()> {
     let base = crate::commands::model_dir(args.model.dir.as_deref())?;
     let out = args.out.clone().unwrap_or_else(|| crate::models_root().join(TUNED_DIR));
     let tr: Vec<usize> = (0..items.len()).filter(|&i| train_on[i]).collect();
@@ -511,9 +518,7 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         }
     }
     if args.rescore {
-        let meta: Option<serde_json::Value> =
-            std::fs::read_to_string(out.join(tune::META)).ok().and_then(|s| serde_json::from_str(&s).ok());
-        if meta.is_some_and(|m| m["training"]["all_folds"] == true) {
+        if read_meta(&out).is_some_and(|m| m["training"]["all_folds"] == true) {
             bail!("{}: this model learnt from every fold, so it has no held-out fold to score; rescore its held-out sibling ({})",
                   out.display(), crate::models_root().join(HELD_OUT_DIR).display());
         }
@@ -524,8 +529,6 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
         println!("{}", serde_json::to_string_pretty(&held_out_metrics(items, test, &probs, args.dev_fold.unwrap_or(0)))?);
         return Ok(());
     }
-    // Trained on every fold: the figures are the held-out sibling's (checked before training).
-    let sibling = if args.all_folds { Some(held_out_sibling(args, &tune_recipe(args)?)?) } else { None };
     let themes = if args.tune_theme_weight > 0.0 { read_fft_themes(&args.data)? } else { HashMap::new() };
     let examples: Vec<tune::Example> = tr
         .iter()
@@ -599,6 +602,11 @@ fn tune_sentiment(args: &TrainSentimentArgs, items: &[Item], test: &[bool], trai
     println!("{}", serde_json::to_string_pretty(&metrics)?);
     eprintln!("train-sentiment: wrote {} ({train_seconds:.0}s training)", out.display());
     Ok(())
+}
+
+/// A model folder's meta.json, when it is there and reads as JSON.
+fn read_meta(dir: &Path) -> Option<serde_json::Value> {
+    std::fs::read_to_string(dir.join(tune::META)).ok().and_then(|s| serde_json::from_str(&s).ok())
 }
 
 /// With `--all-folds`: the held-out sibling's folder and meta.json, which must record the same
