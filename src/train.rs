@@ -322,11 +322,12 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
     let mut items = read_fft(&args.data).context("reading NHS FFT data")?;
     // Scored whatever the weight (so every model is measured on them), trained on when > 0.
     let open_fft = if args.tune { open_fft_items(&items, args.open_fft_weight) } else { Vec::new() };
-    items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?);
+    let consultation = |it: Item| Item { weight: args.consultation_weight, ..it };
+    items.extend(read_polis(&args.data, &args.polis_labels).context("reading consultation-style tone labels")?.into_iter().map(consultation));
     // The frozen head is trained without the manifesto sentences (they came with the tuned
     // model), so the committed head.json stays what it was.
     if args.tune && !args.manifesto_labels.as_os_str().is_empty() {
-        items.extend(read_manifesto_tones(&args.data, &args.manifesto_labels).context("reading manifesto tone labels")?);
+        items.extend(read_manifesto_tones(&args.data, &args.manifesto_labels).context("reading manifesto tone labels")?.into_iter().map(consultation));
     }
     items.extend(read_reviews(&args.data).context("reading review sentences")?.into_iter().map(|it| Item { weight: args.review_weight, ..it }));
     items.extend(open_fft);
@@ -374,7 +375,7 @@ pub fn train_sentiment(args: &TrainSentimentArgs) -> Result<()> {
         "features": "[answer, question, answer*question] sentence embeddings",
         "classes": "FFT grades 1 very positive .. 5 very negative",
         "training": merge(training, json!({"epochs": settings.epochs, "learning_rate": settings.learning_rate, "l2": settings.l2,
-                                          "consultation_weight": CONSULTATION_WEIGHT})),
+                                          "consultation_weight": args.consultation_weight})),
         "metrics": metrics,
     });
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("models/sentiment/head.json"));
@@ -491,7 +492,8 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
                            + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)
                            + &away("tune-theme-weight", args.tune_theme_weight.to_string(), args.tune_theme_weight == d.theme_weight)
                            + &away("tune-word-weight", args.tune_word_weight.to_string(), args.tune_word_weight == 0.0)
-                           + &away("open-fft-weight", args.open_fft_weight.to_string(), args.open_fft_weight == 0.0)),
+                           + &away("open-fft-weight", args.open_fft_weight.to_string(), args.open_fft_weight == 0.0)
+                           + &away("consultation-weight", args.consultation_weight.to_string(), args.consultation_weight == CONSULTATION_WEIGHT)),
         "labels_sha256": {"polis": sha(&args.polis_labels)?, "manifesto": sha(&args.manifesto_labels)?},
     }))
 }
@@ -589,7 +591,7 @@ fn tune_sentiment(
         "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled",
         "words": words,
         "classes": "FFT grades 1 very positive .. 5 very negative",
-        "training": merge(training, json!({"consultation_weight": CONSULTATION_WEIGHT, "review_weight": args.review_weight,
+        "training": merge(training, json!({"consultation_weight": args.consultation_weight, "review_weight": args.review_weight,
                                           "all_folds": args.all_folds,
                                           "settings": settings, "seconds": train_seconds,
                                           "torch_threads": tch::get_num_threads()})),
@@ -856,6 +858,8 @@ mod tests {
         assert!(cmd(&["--tune-word-weight", "0.3"]).ends_with(" --tune-word-weight 0.3"));
         assert!(Cli::try_parse_from(["consult", "train-sentiment", "--tune", "--tune-word-weight", "1.5"]).is_err());
         assert!(cmd(&["--open-fft-weight", "0.3"]).ends_with(" --open-fft-weight 0.3"));
+        assert!(cmd(&["--consultation-weight", "3"]).ends_with(" --review-weight 1"));
+        assert!(cmd(&["--open-fft-weight", "0.3", "--consultation-weight", "6"]).ends_with(" --open-fft-weight 0.3 --consultation-weight 6"));
     }
 
     /// Only answers to the general FFT questions are put to the open questions, with their
