@@ -257,7 +257,7 @@ pub struct TrainSentimentArgs {
     /// label (an FFT answer weighs 1). 6, with --open-fft-weight 0.3, read consultation
     /// statements better on three development folds but FFT answers and manifesto proposals
     /// worse (BENCHMARKS.md §3).
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = crate::train::CONSULTATION_WEIGHT)]
     pub consultation_weight: f32,
     /// Development run: train on the folds other than 0 and this one (1-4) and score this
     /// one, so settings are chosen without touching the held-out fold 0.

@@ -50,7 +50,7 @@ pub const CONSULTATION_QUESTIONS: &[&str] = &[
 ];
 
 /// Weight of a consultation-style statement relative to an FFT answer.
-const CONSULTATION_WEIGHT: f32 = 3.0;
+pub const CONSULTATION_WEIGHT: f32 = 3.0;
 
 /// Where a training item comes from (figures are given per source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
