@@ -36,6 +36,15 @@ pub enum Command {
         /// Validate this codebook file (duplicate ids, unknown parents, empty descriptions).
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
+        /// Also code each of the codebook's own example statements (of --check's file, else
+        /// of the default codebook) with the codebook less that statement, as an answer would
+        /// be, and list the examples coded first as another code and the pairs of one code's
+        /// examples that say nearly the same thing (needs the model; hand-coded statements
+        /// beside the codebook are not used).
+        #[arg(long)]
+        self_test: bool,
+        #[command(flatten)]
+        model: ModelArgs,
     },
     /// Learn per-code heads from officer-coded answers (columns id, text, codes, optional
     /// question), for `consult analyse --head DIR`.

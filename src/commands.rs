@@ -657,10 +657,10 @@ pub fn inspect(input: &Path, sheet: Option<&str>, header_rows: Option<usize>) ->
     Ok(())
 }
 
-pub fn codebook(check: Option<&Path>) -> Result<()> {
-    match check {
+pub fn codebook(check: Option<&Path>, self_test: bool, model: &ModelArgs) -> Result<()> {
+    let cb = match check {
         Some(p) => {
-            let mut cb = Codebook::load(p)?;
+            let cb = Codebook::load(p)?;
             let assignable = cb.assignable().len();
             println!(
                 "{}: ok: {} codes ({} assignable), {} example statements, sha256 {}",
@@ -673,13 +673,94 @@ pub fn codebook(check: Option<&Path>) -> Result<()> {
             // Its hand-coded examples beside it, which `analyse` would add, are checked too.
             let ex = Codebook::examples_path(Some(p));
             if ex.is_file() {
-                let n = cb.add_examples(&ex)?;
+                let n = cb.clone().add_examples(&ex)?;
                 println!("{}: ok: {n} hand-coded statements", ex.display());
             }
+            cb
         }
-        None => print!("{}", crate::codebook::DEFAULT_TOML),
+        None if self_test => Codebook::default_plan()?,
+        None => {
+            print!("{}", crate::codebook::DEFAULT_TOML);
+            return Ok(());
+        }
+    };
+    if self_test {
+        let encoder = load_encoder(model, None)?;
+        let report = crate::selftest::run(&cb, &encoder, &Settings::default_settings())?;
+        print!("{}", self_test_text(&cb, &report));
     }
     Ok(())
+}
+
+/// The self-test's findings as `consult codebook --self-test` prints them.
+fn self_test_text(cb: &Codebook, report: &crate::selftest::Report) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let coded = &report.coded;
+    let _ = writeln!(
+        out,
+        "\nSelf-test of {} {}: each of its {} example statements coded as an answer, by the codebook less that statement \
+         (its own text only; default zero-shot settings).\n",
+        cb.name,
+        cb.version,
+        coded.len()
+    );
+    let _ = writeln!(out, "{:<12} {:>8} {:>16} {:>16}  most often coded first instead", "code", "examples", "own code first", "own code given");
+    let pct = |n: usize, d: usize| 100.0 * n as f64 / d.max(1) as f64;
+    let mut order: Vec<&str> = Vec::new();
+    for c in coded {
+        if !order.contains(&c.code.as_str()) {
+            order.push(&c.code);
+        }
+    }
+    for id in order {
+        let of: Vec<_> = coded.iter().filter(|c| c.code == id).collect();
+        let (first, given) = (of.iter().filter(|c| c.first()).count(), of.iter().filter(|c| c.given_own()).count());
+        let mut instead: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for c in of.iter().filter(|c| !c.first()) {
+            if let Some(a) = c.given.first() {
+                *instead.entry(a.code.as_str()).or_default() += 1;
+            }
+        }
+        let most = instead.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map_or(String::new(), |(c, n)| format!("{c} ({n})"));
+        let line = format!("{:<12} {:>8} {:>9} {:>5.0}% {:>9} {:>5.0}%  {most}", id, of.len(), first, pct(first, of.len()), given, pct(given, of.len()));
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let (first, given) = (coded.iter().filter(|c| c.first()).count(), coded.iter().filter(|c| c.given_own()).count());
+    let _ = writeln!(out, "{:<12} {:>8} {:>9} {:>5.1}% {:>9} {:>5.1}%", "all", coded.len(), first, pct(first, coded.len()), given, pct(given, coded.len()));
+    let astray: Vec<_> = coded.iter().filter(|c| !c.first()).collect();
+    if !astray.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nExample statements coded first as another code ({}). One that sits between two codes helps if people would code \
+             such an answer as it is filed; one in the wrong code teaches the classifier the wrong meaning: move or reword it.",
+            astray.len()
+        );
+        for c in astray {
+            let given: Vec<String> = c
+                .given
+                .iter()
+                .map(|a| if a.code == cb.fallback && a.score == 0.0 { format!("{} (no code reached the threshold)", a.code) } else { format!("{} {:.3}", a.code, a.score) })
+                .collect();
+            let own = match c.own_score {
+                Some(s) if !c.given_own() => format!("; {} {s:.3}", c.code),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "  {:<10} -> {}{own}  \"{}\"", c.code, given.join(", "), c.text);
+        }
+    }
+    if !report.close.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nPairs of one code's example statements that say nearly the same thing (cosine >= {:.2}; the second adds little) ({}):",
+            crate::selftest::CLOSE,
+            report.close.len()
+        );
+        for p in &report.close {
+            let _ = writeln!(out, "  {:<10} {:.3}  \"{}\" / \"{}\"", p.code, p.cosine, p.a, p.b);
+        }
+    }
+    out
 }
 
 pub fn embed(args: &EmbedArgs) -> Result<()> {

@@ -1,0 +1,136 @@
+//! A codebook's self-test (`consult codebook --check FILE --self-test`): each of its own
+//! example statements is coded, as an answer would be, by the zero-shot classifier built from
+//! the codebook less that statement. An example coded first as another code teaches the
+//! classifier the other code's meaning, and two examples of one code that say nearly the same
+//! thing count one point twice. No labelled data is needed: it checks the codebook text a
+//! writer edits.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, Result};
+use rayon::prelude::*;
+
+use crate::classify::{Assigned, Classifier, Settings};
+use crate::codebook::Codebook;
+use crate::model::{Embedding, Encoder, ModelInfo};
+
+/// Two example statements of one code at least this similar (cosine of their MiniLM vectors)
+/// are reported as close: near-paraphrases, such as "We need more affordable homes." beside
+/// "We need genuinely affordable homes so young people can stay in the villages", score
+/// 0.78-0.85; statements about the same topic from another angle score under 0.8.
+pub const CLOSE: f32 = 0.80;
+
+/// One example statement, coded without itself.
+#[derive(Debug, Clone)]
+pub struct Coded {
+    /// The code whose example it is.
+    pub code: String,
+    pub text: String,
+    /// The codes the classifier gave it, best first.
+    pub given: Vec<Assigned>,
+    /// Its own code's score (none for the fallback code, which is given or not).
+    pub own_score: Option<f32>,
+}
+
+impl Coded {
+    /// Whether its own code came first.
+    pub fn first(&self) -> bool {
+        self.given.first().is_some_and(|a| a.code == self.code)
+    }
+
+    /// Whether its own code was given at all.
+    pub fn given_own(&self) -> bool {
+        self.given.iter().any(|a| a.code == self.code)
+    }
+}
+
+/// Two example statements of one code that say nearly the same thing.
+#[derive(Debug, Clone)]
+pub struct Close {
+    pub code: String,
+    pub a: String,
+    pub b: String,
+    pub cosine: f32,
+}
+
+/// The self-test's findings: every example statement of every assignable code, coded
+/// without itself (codebook order), and the close pairs (most similar first).
+pub struct Report {
+    pub coded: Vec<Coded>,
+    pub close: Vec<Close>,
+}
+
+/// Serves vectors embedded once, so that the classifier can be rebuilt for each left-out
+/// statement without running the model again.
+struct Embedded {
+    vectors: HashMap<String, Embedding>,
+    info: ModelInfo,
+}
+
+impl Encoder for Embedded {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>> {
+        texts.iter().map(|&t| self.vectors.get(t).cloned().ok_or_else(|| anyhow!("not embedded: {t:?}"))).collect()
+    }
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Runs the self-test of `codebook` (its own text: add no hand-coded statements to it first
+/// unless they are to be tested too) with the zero-shot `settings`.
+pub fn run(codebook: &Codebook, encoder: &dyn Encoder, settings: &Settings) -> Result<Report> {
+    let codes = codebook.assignable();
+    // An example is scored as an answer is: whole, and each of its sentences when it has
+    // several and the settings score sentences.
+    let pieces = |text: &str| -> Vec<String> {
+        let segs = if settings.sentence_level { crate::analyse::segments(text) } else { Vec::new() };
+        let segs = if segs.len() > 1 { segs } else { Vec::new() };
+        std::iter::once(text.to_string()).chain(segs).collect()
+    };
+    let mut texts: Vec<String> = Vec::new();
+    for c in &codes {
+        texts.extend([c.description.clone(), c.label.clone()]);
+        for e in &c.examples {
+            texts.extend(pieces(e));
+        }
+    }
+    texts.sort_unstable();
+    texts.dedup();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors: HashMap<String, Embedding> = texts.iter().cloned().zip(encoder.embed(&refs)?).collect();
+    let embedded = Embedded { vectors, info: encoder.info().clone() };
+    let ids: Vec<&str> = codes.iter().map(|c| c.id.as_str()).collect();
+    let cases: Vec<(usize, usize)> =
+        codes.iter().enumerate().flat_map(|(ci, c)| (0..c.examples.len()).map(move |j| (ci, j))).collect();
+    let coded = cases
+        .par_iter()
+        .map(|&(ci, j)| {
+            let mut without = codebook.clone();
+            let code = without.codes.iter_mut().find(|c| c.id == ids[ci]).expect("an assignable code");
+            let text = code.examples.remove(j);
+            let classifier = Classifier::build(&without, &embedded, settings.clone())?;
+            let p = pieces(&text);
+            let vs: Vec<&Embedding> = p.iter().map(|t| &embedded.vectors[t.as_str()]).collect();
+            let (given, best) = classifier.assign(&vs);
+            let own_score = classifier.code_ids().iter().position(|&id| id == ids[ci]).map(|i| best[i]);
+            Ok(Coded { code: ids[ci].to_string(), text, given, own_score })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut close = Vec::new();
+    for c in &codes {
+        for (i, a) in c.examples.iter().enumerate() {
+            for b in &c.examples[i + 1..] {
+                let cosine = dot(&embedded.vectors[a], &embedded.vectors[b]);
+                if cosine >= CLOSE {
+                    close.push(Close { code: c.id.clone(), a: a.clone(), b: b.clone(), cosine });
+                }
+            }
+        }
+    }
+    close.sort_by(|x, y| y.cosine.total_cmp(&x.cosine));
+    Ok(Report { coded, close })
+}
