@@ -11,6 +11,12 @@
 //! others are used only when there are no such answers. Identical answers (a campaign) give
 //! at most one quote.
 //!
+//! Praise and criticism both shown: each quote carries the tone read for the part of its
+//! answer about the code (aspect sentiment). When the code's answers include positive and
+//! negative ones but the typical choice would leave one side out, the last places go to the
+//! most typical answers of the missing side, so that a report writer can say what people
+//! liked and what they objected to. The first quote is always the most typical answer.
+//!
 //! Disclosure control: with a respondent-type column, an answer whose respondent type has
 //! fewer than `threshold` substantive answers to the question is never quoted (a quote
 //! attributed to "A county councillor" when three councillors responded points at one of
@@ -20,6 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::analyse::{CodedResponse, Status};
 use crate::pii::{Personal, Redactor};
+use crate::sentiment::Tone;
 
 /// Weight of relevance against novelty in MMR.
 pub const LAMBDA: f32 = 0.7;
@@ -46,6 +53,21 @@ pub struct Quote {
     pub attribution: Option<String>,
     /// Line in the export (kept for tracing; not shown in the report).
     pub line: u64,
+    /// The tone read for the part of the answer about the code.
+    pub tone: Option<Tone>,
+}
+
+impl Quote {
+    /// What follows the quote in brackets: the respondent type and the tone ("A resident;
+    /// negative"), either alone, or nothing.
+    pub fn credit(&self) -> Option<String> {
+        match (&self.attribution, self.tone) {
+            (Some(a), Some(t)) => Some(format!("{a}; {}", t.as_str())),
+            (Some(a), None) => Some(a.clone()),
+            (None, Some(t)) => Some(t.as_str().to_string()),
+            (None, None) => None,
+        }
+    }
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -54,6 +76,14 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// Indices of up to `n` items chosen by MMR from unit-length `vectors`.
 pub fn mmr(vectors: &[&[f32]], n: usize, lambda: f32) -> Vec<usize> {
+    mmr_covering(vectors, &vec![None; vectors.len()], n, lambda)
+}
+
+/// [`mmr`], but when items of both sides (`Some(0)`, `Some(1)`: praise and criticism) are
+/// there, a side that the choice so far has left out takes the last places: once the places
+/// left are no more than the sides missing, only items of a missing side are chosen. The first
+/// item is chosen freely.
+pub fn mmr_covering(vectors: &[&[f32]], sides: &[Option<u8>], n: usize, lambda: f32) -> Vec<usize> {
     if vectors.is_empty() || n == 0 {
         return Vec::new();
     }
@@ -68,10 +98,14 @@ pub fn mmr(vectors: &[&[f32]], n: usize, lambda: f32) -> Vec<usize> {
     centroid.iter_mut().for_each(|c| *c /= norm);
     let relevance: Vec<f32> = vectors.iter().map(|v| dot(v, &centroid)).collect();
     let mut chosen: Vec<usize> = Vec::new();
-    while chosen.len() < n.min(vectors.len()) {
+    let n = n.min(vectors.len());
+    while chosen.len() < n {
+        let missing: Vec<u8> =
+            (0..2).filter(|s| sides.contains(&Some(*s)) && !chosen.iter().any(|&j| sides[j] == Some(*s))).collect();
+        let restrict = !chosen.is_empty() && !missing.is_empty() && n - chosen.len() <= missing.len();
         let mut best: Option<(usize, f32)> = None;
         for i in 0..vectors.len() {
-            if chosen.contains(&i) {
+            if chosen.contains(&i) || (restrict && !sides[i].is_some_and(|s| missing.contains(&s))) {
                 continue;
             }
             let redundancy = chosen.iter().map(|&j| dot(vectors[i], vectors[j])).fold(f32::MIN, f32::max);
@@ -135,7 +169,16 @@ pub fn select<'a>(
         eligible.iter().copied().filter(|r| (MIN_WORDS..=MAX_WORDS).contains(&words(r))).collect();
     let pool = if preferred.is_empty() { eligible } else { preferred };
     let vectors: Vec<&[f32]> = pool.iter().map(|r| r.vector.as_deref().unwrap()).collect();
-    mmr(&vectors, n, LAMBDA)
+    let tone = |r: &CodedResponse| r.codes.iter().position(|a| a.code == code).and_then(|i| r.code_tones.get(i).copied());
+    let sides: Vec<Option<u8>> = pool
+        .iter()
+        .map(|r| match tone(r) {
+            Some(Tone::Positive) => Some(0),
+            Some(Tone::Negative) => Some(1),
+            _ => None,
+        })
+        .collect();
+    mmr_covering(&vectors, &sides, n, LAMBDA)
         .into_iter()
         .map(|i| {
             let r = pool[i];
@@ -147,7 +190,7 @@ pub fn select<'a>(
             } else {
                 None
             };
-            Quote { code: code.to_string(), text, attribution, line: r.line }
+            Quote { code: code.to_string(), text, attribution, line: r.line, tone: tone(r) }
         })
         .collect()
 }
@@ -168,5 +211,32 @@ mod tests {
         let got = mmr(&v, 2, LAMBDA);
         assert_eq!(got[0], 1, "the most central answer first");
         assert_eq!(got[1], 2, "then the typical answer least like it, not its near-copy");
+    }
+
+    #[test]
+    fn praise_and_criticism_both_get_a_place_when_both_were_said() {
+        let s = (0.5f32).sqrt();
+        // Three typical neutral answers, an atypical complaint and an atypical praise.
+        let a = [1.0, 0.0, 0.0];
+        let b = [s, s, 0.0];
+        let c = [s, 0.0, s];
+        let neg = [0.0, 1.0, 0.0];
+        let pos = [0.0, 0.0, 1.0];
+        let v: Vec<&[f32]> = vec![&a, &b, &c, &neg, &pos];
+        let plain = mmr(&v, 3, LAMBDA);
+        assert!(!plain.contains(&3) && !plain.contains(&4), "typical answers only: {plain:?}");
+        let sides = [None, None, None, Some(1), Some(0)];
+        let got = mmr_covering(&v, &sides, 3, LAMBDA);
+        assert_eq!(got[0], plain[0], "the most typical answer still comes first");
+        assert_eq!(got.iter().filter(|&&i| i >= 3).count(), 2, "{got:?}");
+        // Two places: the typical answer, then one side (the more typical of the two).
+        assert_eq!(mmr_covering(&v, &sides, 2, LAMBDA).len(), 2);
+        assert!(mmr_covering(&v, &sides, 2, LAMBDA)[1] >= 3);
+        // Only one side said: it needs no place of its own beyond what MMR gives it.
+        let one = [None, None, None, Some(1), None];
+        let got = mmr_covering(&v, &one, 3, LAMBDA);
+        assert!(got.contains(&3), "{got:?}");
+        // One place: the most typical answer, whatever its tone.
+        assert_eq!(mmr_covering(&v, &sides, 1, LAMBDA), plain[..1]);
     }
 }

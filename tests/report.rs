@@ -245,7 +245,8 @@ fn redact_text_and_quotes_remove_personal_data_and_skip_small_groups() {
     let quotes: Vec<&str> = summary.lines().filter(|l| l.starts_with("> ")).collect();
     assert!(!quotes.is_empty(), "quotes in summary.md");
     for q in &quotes {
-        assert!(q.ends_with("(A resident)"), "only the group of 13 is quoted, not the business group of 3: {q}");
+        let credit = q.rsplit_once(" (").map(|(_, c)| c).unwrap_or_default();
+        assert!(credit.starts_with("A resident; "), "only the group of 13 is quoted, not the business group of 3: {q}");
         assert!(!q.contains("Testperson") && !q.contains("@example") && !q.contains("0116"), "{q}");
     }
 }
@@ -304,22 +305,30 @@ fn quotes_are_attributed_by_type_redacted_and_bounded() {
     let mut types = BTreeSet::new();
     let mut groups = 0;
     let mut in_group = 0;
+    // Each quote group's tones, to check that praise and criticism are both shown.
+    let mut tones: Vec<BTreeSet<String>> = Vec::new();
     for l in summary.lines() {
         // A bold line opens a quote group (or a table, which has no quotes).
         if l.starts_with("**") {
             in_group = 0;
             if !l.contains(':') {
                 groups += 1;
+                tones.push(BTreeSet::new());
             }
         }
         if let Some(q) = l.strip_prefix("> ") {
             in_group += 1;
             assert!(in_group <= 3, "at most --quotes 3 per sub-outcome");
-            let t = q.rsplit_once(" (").map(|(_, t)| t.trim_end_matches(')')).unwrap();
+            // "(A resident; negative)": the respondent type, then the tone read for the code.
+            let (t, tone) = q.rsplit_once(" (").and_then(|(_, t)| t.trim_end_matches(')').split_once("; ")).unwrap();
+            assert!(["positive", "neutral", "negative", "mixed"].contains(&tone), "{q}");
             types.insert(t.to_string());
+            tones.last_mut().unwrap().insert(tone.to_string());
         }
     }
     assert!(groups >= 10, "{groups} quote groups");
+    let both = tones.iter().filter(|t| t.contains("positive") && t.contains("negative")).count();
+    assert!(both >= 5, "{both} quote groups show both praise and criticism");
     // Respondent types with fewer than 10 substantive answers to a question are never quoted.
     let run: serde_json::Value = serde_json::from_str(&read(&a.join("run.json"))).unwrap();
     assert_eq!(run["respondent_type_column"], "Are you responding as...");

@@ -170,7 +170,7 @@ pub fn report_docx(r: &Report) -> Result<Vec<u8>> {
                     Paragraph::new().add_run(Run::new().add_text(super::code_label(&g.code, &g.label)).bold()).keep_next(true),
                 ));
                 for qt in &g.quotes {
-                    let who = qt.attribution.as_ref().map(|a| format!(" ({a})")).unwrap_or_default();
+                    let who = qt.credit().map(|a| format!(" ({a})")).unwrap_or_default();
                     parts.push(DocxPart::P(para(&format!("“{}”{who}", qt.text.replace('\n', " "))).style("Quote")));
                 }
             }

@@ -190,8 +190,8 @@ pub fn report_html(r: &Report) -> String {
                 b += &format!("<h4>{}</h4>\n", esc(&super::code_label(&g.code, &g.label)));
                 for qt in &g.quotes {
                     b += &format!("<blockquote><p>“{}”</p>", esc(&qt.text).replace('\n', "<br>"));
-                    if let Some(a) = &qt.attribution {
-                        b += &format!("<footer>— {}</footer>", esc(a));
+                    if let Some(a) = qt.credit() {
+                        b += &format!("<footer>— {}</footer>", esc(&a));
                     }
                     b += "</blockquote>\n";
                 }

@@ -84,7 +84,7 @@ pub fn summary_md(r: &Report) -> String {
                 out += &format!("**{}**\n\n", super::code_label(&g.code, &g.label));
                 for qt in &g.quotes {
                     let text = qt.text.replace('\n', " ");
-                    match &qt.attribution {
+                    match qt.credit() {
                         Some(a) => out += &format!("> \"{text}\" ({a})\n\n"),
                         None => out += &format!("> \"{text}\"\n\n"),
                     }

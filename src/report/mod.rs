@@ -439,8 +439,10 @@ pub fn methods_note(
     });
     m.push(format!(
         "Quotes. For each sub-outcome up to {quotes} answers are quoted: those most typical of the answers given \
-         that code and different from each other (maximal marginal relevance over the sentence embeddings). \
-         They illustrate the range of views; they are not a count of them."
+         that code and different from each other (maximal marginal relevance over the sentence embeddings); \
+         where the answers that may be quoted include both praise and criticism of it, at least one of each. Each quote shows the \
+         tone read for the part of the answer about the code. They illustrate the range of views; they are not a \
+         count of them."
     ));
     m.push(format!(
         "Summary wording. Each summary sentence describes how many respondents raised a sub-outcome, as a share \
