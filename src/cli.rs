@@ -31,7 +31,8 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=10))]
         header_rows: Option<u8>,
     },
-    /// Print the default codebook, or check a codebook file with --check.
+    /// Print the default codebook, check a codebook file with --check, or see with --self-test
+    /// how its examples and a hand-coded sample are coded.
     Codebook {
         /// Validate this codebook file (duplicate ids, unknown parents, empty descriptions).
         #[arg(long, value_name = "FILE")]
@@ -39,10 +40,21 @@ pub enum Command {
         /// Also code each of the codebook's own example statements (of --check's file, else
         /// of the default codebook) with the codebook less that statement, as an answer would
         /// be, and list the examples coded first as another code and the pairs of one code's
-        /// examples that say nearly the same thing (needs the model; hand-coded statements
-        /// beside the codebook are not used).
+        /// examples that say nearly the same thing; then code each hand-coded statement (see
+        /// --examples) with the codebook and the other statements, and score the agreement
+        /// (needs the model).
         #[arg(long)]
         self_test: bool,
+        /// Hand-coded statements (columns text, codes) for --self-test to code, each by the
+        /// codebook and the other statements, and compare with their own codes (default: the
+        /// codebook's NAME.examples.csv beside it, when there is one).
+        #[arg(long, value_name = "FILE", requires = "self_test")]
+        examples: Option<PathBuf>,
+        /// Write every statement --self-test coded as CSV: source (codebook or hand-coded),
+        /// code (its own codes), text, codes_given (with scores) and agrees (a codebook
+        /// example: its own code came first; a hand-coded statement: the codes are the same).
+        #[arg(long, value_name = "FILE", requires = "self_test")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         model: ModelArgs,
     },

@@ -128,6 +128,11 @@ impl Codebook {
     /// marked there (yes, y, x, 1, true, ✓), so that unchecked machine codes never become
     /// examples. Returns the statements added.
     pub fn add_examples(&mut self, path: &Path) -> Result<usize> {
+        Ok(self.add_examples_read(path)?.len())
+    }
+
+    /// [`Codebook::add_examples`], returning the statements added, each with its codes.
+    pub fn add_examples_read(&mut self, path: &Path) -> Result<Vec<(String, Vec<String>)>> {
         let t = crate::input::Table::read_whole(path)?;
         let (tc, cc) = (t.column("text")?, t.column("codes")?);
         let col = |name: &str| t.headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
@@ -140,11 +145,13 @@ impl Codebook {
             .filter(|r| r.fields[cc].split(';').any(|c| !c.trim().is_empty()))
             .collect();
         let mut added: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut statements = Vec::with_capacity(rows.len());
         for r in &rows {
             let text = crate::normalise::tidy(&r.fields[tc]);
             if text.is_empty() {
                 bail!("{}: line {}, column text: no statement", path.display(), r.line);
             }
+            let mut codes = Vec::new();
             for c in r.fields[cc].split(';').map(str::trim).filter(|c| !c.is_empty()) {
                 if self.get(c).is_none() {
                     bail!("{}: line {}, column codes: code {c:?} is not in the codebook {}", path.display(), r.line, self.source);
@@ -153,7 +160,9 @@ impl Codebook {
                     bail!("{}: line {}, column codes: {c:?} is an outcome; give its sub-outcomes", path.display(), r.line);
                 }
                 added.entry(c.to_string()).or_default().push(text.clone());
+                codes.push(c.to_string());
             }
+            statements.push((text, codes));
         }
         for code in &mut self.codes {
             if let Some(more) = added.remove(&code.id) {
@@ -166,7 +175,7 @@ impl Codebook {
             statements: rows.len(),
             rows_left_out: t.rows.len() - rows.len(),
         });
-        Ok(rows.len())
+        Ok(statements)
     }
 
     /// Parses TOML without validating structure (see [`Codebook::check`]).

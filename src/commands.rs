@@ -657,7 +657,7 @@ pub fn inspect(input: &Path, sheet: Option<&str>, header_rows: Option<usize>) ->
     Ok(())
 }
 
-pub fn codebook(check: Option<&Path>, self_test: bool, model: &ModelArgs) -> Result<()> {
+pub fn codebook(check: Option<&Path>, self_test: bool, examples: Option<&Path>, out: Option<&Path>, model: &ModelArgs) -> Result<()> {
     let cb = match check {
         Some(p) => {
             let cb = Codebook::load(p)?;
@@ -686,9 +686,53 @@ pub fn codebook(check: Option<&Path>, self_test: bool, model: &ModelArgs) -> Res
     };
     if self_test {
         let encoder = load_encoder(model, None)?;
-        let report = crate::selftest::run(&cb, &encoder, &Settings::default_settings())?;
+        let path = examples.map(Path::to_path_buf).unwrap_or_else(|| Codebook::examples_path(check));
+        let mut with = cb.clone();
+        let statements = if examples.is_some() || path.is_file() { Some(with.add_examples_read(&path)?) } else { None };
+        let hand = statements.as_deref().map(|s| (&with, s));
+        let report = crate::selftest::run(&cb, hand, &encoder, &Settings::default_settings())?;
         print!("{}", self_test_text(&cb, &report));
+        if let Some(p) = out {
+            write_self_test(p, &report)?;
+        }
+        if !report.hand_coded.is_empty() {
+            let n = report.hand_coded.len();
+            println!(
+                "\nHand-coded statements ({}, {n}): each coded as an answer by the codebook and the other {} statements, \
+                 and compared with its own codes, as `consult evaluate` compares (leave-one-out).\n",
+                path.display(),
+                n - 1
+            );
+            let set = |v: &mut dyn Iterator<Item = String>| -> std::collections::BTreeSet<String> { v.collect() };
+            let pairs: Vec<crate::evaluate::Pair> = report
+                .hand_coded
+                .iter()
+                .map(|h| (set(&mut h.given.iter().map(|a| a.code.clone())), set(&mut h.codes.iter().cloned())))
+                .collect();
+            let codes: std::collections::BTreeSet<String> = pairs.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
+            let lift = |s: &std::collections::BTreeSet<String>| s.iter().map(|c| cb.outcome_of(c).to_string()).collect();
+            let outcome_pairs: Vec<crate::evaluate::Pair> = pairs.iter().map(|(p, g)| (lift(p), lift(g))).collect();
+            print!("{}", crate::evaluate::report_text("code", &crate::evaluate::score(&pairs, &codes)));
+            print!("{}", crate::evaluate::report_text("outcome", &crate::evaluate::score(&outcome_pairs, &lift(&codes))));
+        }
     }
+    Ok(())
+}
+
+/// Every statement the self-test coded, as `consult codebook --self-test --out FILE` writes it.
+fn write_self_test(path: &Path, report: &crate::selftest::Report) -> Result<()> {
+    let given = |g: &[crate::classify::Assigned]| g.iter().map(|a| format!("{}={:.3}", a.code, a.score)).collect::<Vec<_>>().join(";");
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("{}: cannot write", path.display()))?;
+    w.write_record(["source", "code", "text", "codes_given", "agrees"])?;
+    for c in &report.coded {
+        w.write_record(["codebook", &c.code, &c.text, &given(&c.given), if c.first() { "yes" } else { "no" }])?;
+    }
+    for h in &report.hand_coded {
+        let same = h.given.iter().map(|a| a.code.as_str()).collect::<std::collections::BTreeSet<_>>()
+            == h.codes.iter().map(String::as_str).collect();
+        w.write_record(["hand-coded", &h.codes.join(";"), &h.text, &given(&h.given), if same { "yes" } else { "no" }])?;
+    }
+    w.flush().with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(())
 }
 

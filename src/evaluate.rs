@@ -56,7 +56,8 @@ pub struct Report {
     pub macro_ci: (f64, f64),
 }
 
-type Pair = (BTreeSet<String>, BTreeSet<String>);
+/// (predicted codes, gold codes) of one item.
+pub type Pair = (BTreeSet<String>, BTreeSet<String>);
 
 /// Micro-F1, macro-F1 (over codes with gold support) and per-code counts.
 fn point(pairs: &[&Pair], codes: &BTreeSet<String>) -> (Vec<CodeScore>, f64, f64, f64) {
@@ -136,19 +137,34 @@ fn split_codes(s: &str) -> BTreeSet<String> {
     s.split(';').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect()
 }
 
-fn print_report(level: &str, rep: &Report) {
-    println!("{level}: {} items", rep.items);
-    println!("{:<12} {:>9} {:>9} {:>9} {:>9} {:>8}", "code", "precision", "recall", "f1", "kappa", "support");
+pub fn print_report(level: &str, rep: &Report) {
+    print!("{}", report_text(level, rep));
+}
+
+/// A level's figures as `consult evaluate` prints them: per code, then micro and macro F1.
+pub fn report_text(level: &str, rep: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "{level}: {} items", rep.items);
+    let _ = writeln!(out, "{:<12} {:>9} {:>9} {:>9} {:>9} {:>8}", "code", "precision", "recall", "f1", "kappa", "support");
     for s in &rep.per_code {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<12} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>8}",
-            s.code, s.precision(), s.recall(), s.f1(), s.kappa(), s.support
+            s.code,
+            s.precision(),
+            s.recall(),
+            s.f1(),
+            s.kappa(),
+            s.support
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{level}: micro-F1 {:.3} [{:.3}, {:.3}]  macro-F1 {:.3} [{:.3}, {:.3}]  exact match {:.3}",
         rep.micro_f1, rep.micro_ci.0, rep.micro_ci.1, rep.macro_f1, rep.macro_ci.0, rep.macro_ci.1, rep.exact_match
     );
+    out
 }
 
 fn write_rows(w: &mut csv::Writer<std::fs::File>, level: &str, rep: &Report) -> Result<()> {

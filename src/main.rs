@@ -42,7 +42,9 @@ fn main() {
     let result = match &cli.command {
         Command::Analyse(a) => commands::analyse(a),
         Command::Inspect { input, sheet, header_rows } => commands::inspect(input, sheet.as_deref(), header_rows.map(usize::from)),
-        Command::Codebook { check, self_test, model } => commands::codebook(check.as_deref(), *self_test, model),
+        Command::Codebook { check, self_test, examples, out, model } => {
+            commands::codebook(check.as_deref(), *self_test, examples.as_deref(), out.as_deref(), model)
+        }
         Command::Train(a) => train::train_codes(a),
         Command::TrainSentiment(a) => train::train_sentiment(a),
         Command::Evaluate(a) => evaluate::run(a),

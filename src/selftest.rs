@@ -3,7 +3,9 @@
 //! the codebook less that statement. An example coded first as another code teaches the
 //! classifier the other code's meaning, and two examples of one code that say nearly the same
 //! thing count one point twice. No labelled data is needed: it checks the codebook text a
-//! writer edits.
+//! writer edits. With hand-coded statements beside the codebook, each is also coded by the
+//! codebook and the other statements, and compared with its own codes: how well answers like
+//! them are coded, without a separate test sample.
 
 use std::collections::HashMap;
 
@@ -53,11 +55,23 @@ pub struct Close {
     pub cosine: f32,
 }
 
+/// A hand-coded statement, coded by the codebook and the other hand-coded statements.
+#[derive(Debug, Clone)]
+pub struct HandCoded {
+    pub text: String,
+    /// Its codes as coded by hand.
+    pub codes: Vec<String>,
+    /// The codes the classifier gave it, best first.
+    pub given: Vec<Assigned>,
+}
+
 /// The self-test's findings: every example statement of every assignable code, coded
-/// without itself (codebook order), and the close pairs (most similar first).
+/// without itself (codebook order), the close pairs (most similar first), and the hand-coded
+/// statements, each coded without itself.
 pub struct Report {
     pub coded: Vec<Coded>,
     pub close: Vec<Close>,
+    pub hand_coded: Vec<HandCoded>,
 }
 
 /// Serves vectors embedded once, so that the classifier can be rebuilt for each left-out
@@ -80,9 +94,17 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Runs the self-test of `codebook` (its own text: add no hand-coded statements to it first
-/// unless they are to be tested too) with the zero-shot `settings`.
-pub fn run(codebook: &Codebook, encoder: &dyn Encoder, settings: &Settings) -> Result<Report> {
+/// Runs the self-test of `codebook` (its own text, with no hand-coded statements added) with
+/// the zero-shot `settings`. With `hand`, the codebook with hand-coded statements added and
+/// those statements (each with its codes, as [`Codebook::add_examples_read`] gives them): each
+/// statement is also coded by that codebook less itself, a leave-one-out estimate of how well
+/// answers like them are coded.
+pub fn run(
+    codebook: &Codebook,
+    hand: Option<(&Codebook, &[(String, Vec<String>)])>,
+    encoder: &dyn Encoder,
+    settings: &Settings,
+) -> Result<Report> {
     let codes = codebook.assignable();
     // An example is scored as an answer is: whole, and each of its sentences when it has
     // several and the settings score sentences.
@@ -92,7 +114,7 @@ pub fn run(codebook: &Codebook, encoder: &dyn Encoder, settings: &Settings) -> R
         std::iter::once(text.to_string()).chain(segs).collect()
     };
     let mut texts: Vec<String> = Vec::new();
-    for c in &codes {
+    for c in codes.iter().chain(hand.map(|(cb, _)| cb.assignable()).unwrap_or_default().iter()) {
         texts.extend([c.description.clone(), c.label.clone()]);
         for e in &c.examples {
             texts.extend(pieces(e));
@@ -132,5 +154,25 @@ pub fn run(codebook: &Codebook, encoder: &dyn Encoder, settings: &Settings) -> R
         }
     }
     close.sort_by(|x, y| y.cosine.total_cmp(&x.cosine));
-    Ok(Report { coded, close })
+    let hand_coded = match hand {
+        None => Vec::new(),
+        Some((with, statements)) => statements
+            .par_iter()
+            .map(|(text, own)| {
+                let mut without = with.clone();
+                for c in without.codes.iter_mut().filter(|c| own.contains(&c.id)) {
+                    // Added last, so the last copy is this statement's.
+                    if let Some(j) = c.examples.iter().rposition(|e| e == text) {
+                        c.examples.remove(j);
+                    }
+                }
+                let classifier = Classifier::build(&without, &embedded, settings.clone())?;
+                let p = pieces(text);
+                let vs: Vec<&Embedding> = p.iter().map(|t| &embedded.vectors[t.as_str()]).collect();
+                let (given, _) = classifier.assign(&vs);
+                Ok(HandCoded { text: text.clone(), codes: own.clone(), given })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    Ok(Report { coded, close, hand_coded })
 }

@@ -531,3 +531,77 @@ fn default_codebook_examples_read_as_their_own_codes() {
     let first: usize = all[2].parse().unwrap();
     assert!(first * 10 >= 512 * 9, "{first} of 512 examples read as their own code first:\n{out}");
 }
+
+/// With hand-coded statements, the self-test codes each by the codebook and the other
+/// statements, and scores them as `consult evaluate` would: on the real model, a statement
+/// coded by hand under the wrong code shows as that code's false negative and the right
+/// code's false positive, and `--out` lists every statement with both codings.
+#[test]
+fn codebook_self_test_codes_each_hand_coded_statement_without_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let cb = dir.path().join("services.toml");
+    std::fs::write(
+        &cb,
+        r#"name = "Local services"
+version = "t1"
+fallback = "other"
+[[codes]]
+id = "parks"
+label = "Parks and green spaces"
+description = "Parks, play areas, green spaces and their upkeep."
+[[codes]]
+id = "buses"
+label = "Buses and public transport"
+description = "Bus routes, timetables, fares and reliability of public transport."
+[[codes]]
+id = "other"
+label = "Other"
+description = "Anything not about local services."
+"#,
+    )
+    .unwrap();
+    let coded = dir.path().join("coded.csv");
+    std::fs::write(
+        &coded,
+        "text,codes\n\
+         The play area in the park needs new swings.,parks\n\
+         Keep the park gates open later in summer.,parks\n\
+         \"More bins in the park please, there is litter everywhere.\",parks\n\
+         Bring back the evening bus to our village.,buses\n\
+         Bus fares are too expensive for families.,buses\n\
+         Real-time bus information at every stop would help.,buses\n\
+         The grass in the park is never cut and the benches are broken.,buses\n",
+    )
+    .unwrap();
+    let o = Command::cargo_bin("consult")
+        .unwrap()
+        .args(["codebook", "--self-test", "--check"])
+        .arg(&cb)
+        .arg("--examples")
+        .arg(&coded)
+        .arg("--out")
+        .arg(dir.path().join("self-test.csv"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let part: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("Hand-coded statements")).collect();
+    assert!(part[0].contains("7): each coded as an answer by the codebook and the other 6 statements"), "{out}");
+    let cells = |code: &str| -> Vec<String> {
+        let l = part.iter().find(|l| l.starts_with(&format!("{code:<12} "))).unwrap_or_else(|| panic!("no {code}:\n{out}"));
+        l.split_whitespace().skip(1).map(String::from).collect()
+    };
+    // buses: 3 of its 4 hand-coded statements found, nothing else called buses.
+    assert_eq!(cells("buses"), ["1.000", "0.750", "0.857", cells("buses")[3].as_str(), "4"], "{out}");
+    // parks: all 3 found; the misfiled one is among its false positives.
+    let parks = cells("parks");
+    assert_eq!((parks[1].as_str(), parks[4].as_str()), ("1.000", "3"), "{out}");
+    assert!(parks[0].parse::<f64>().unwrap() <= 0.75, "{out}");
+    assert!(part.iter().any(|l| l.starts_with("code: micro-F1 ")) && part.iter().any(|l| l.starts_with("outcome: micro-F1 ")), "{out}");
+    let (h, rows) = common::read_csv(&dir.path().join("self-test.csv"));
+    assert_eq!(h, ["source", "code", "text", "codes_given", "agrees"]);
+    assert_eq!(rows.len(), 7, "the codebook has no examples of its own; 7 hand-coded statements");
+    let misfiled = rows.iter().find(|r| r[2].starts_with("The grass in the park")).unwrap();
+    assert_eq!((misfiled[0].as_str(), misfiled[1].as_str(), misfiled[4].as_str()), ("hand-coded", "buses", "no"));
+    assert!(misfiled[3].starts_with("parks="), "{misfiled:?}");
+}
