@@ -461,53 +461,55 @@ fn each_code_gets_the_sentiment_of_its_own_sentence() {
     assert!(sentiment_table.contains("8.2,Infrastructure for sustainable growth,1,0 (0.0%),0 (0.0%),1 (100.0%),0 (0.0%)"), "{sentiment_table}");
 }
 
+/// A small codebook (parks, buses and the fallback) with these examples, in `dir`.
+fn services_codebook(dir: &Path, parks: &[&str], buses: &[&str]) -> std::path::PathBuf {
+    let list = |v: &[&str]| v.iter().map(|e| format!("  {e:?},\n")).collect::<String>();
+    let cb = dir.join("services.toml");
+    std::fs::write(
+        &cb,
+        format!(
+            "name = \"Local services\"\nversion = \"t1\"\nfallback = \"other\"\n\
+             [[codes]]\nid = \"parks\"\nlabel = \"Parks and green spaces\"\n\
+             description = \"Parks, play areas, green spaces and their upkeep.\"\nexamples = [\n{}]\n\
+             [[codes]]\nid = \"buses\"\nlabel = \"Buses and public transport\"\n\
+             description = \"Bus routes, timetables, fares and reliability of public transport.\"\nexamples = [\n{}]\n\
+             [[codes]]\nid = \"other\"\nlabel = \"Other\"\ndescription = \"Anything not about local services.\"\n",
+            list(parks),
+            list(buses)
+        ),
+    )
+    .unwrap();
+    cb
+}
+
+/// The cells after the code of `code`'s row in a table `lines` prints ("parks    5    4 ...").
+fn row_cells(lines: &[&str], code: &str) -> Vec<String> {
+    let l = lines.iter().find(|l| l.starts_with(&format!("{code:<12} "))).unwrap_or_else(|| panic!("no row {code}:\n{}", lines.join("\n")));
+    l.split_whitespace().skip(1).map(String::from).collect()
+}
+
 /// The self-test finds an example filed under the wrong code and two examples that say the
 /// same thing, on the real model, and leaves well-filed examples alone.
 #[test]
 fn codebook_self_test_finds_a_misfiled_example_and_a_repeated_one() {
     let dir = tempfile::tempdir().unwrap();
-    let cb = dir.path().join("services.toml");
-    std::fs::write(
-        &cb,
-        r#"name = "Local services"
-version = "t1"
-fallback = "other"
-[[codes]]
-id = "parks"
-label = "Parks and green spaces"
-description = "Parks, play areas, green spaces and their upkeep."
-examples = [
-  "The play area in the park needs new swings.",
-  "Keep the park gates open later in summer.",
-  "More bins in the park please, there is litter everywhere.",
-  "More bins in the park please, litter is everywhere.",
-  "The number 12 bus never turns up on time and the last one is at six.",
-]
-[[codes]]
-id = "buses"
-label = "Buses and public transport"
-description = "Bus routes, timetables, fares and reliability of public transport."
-examples = [
-  "Bring back the evening bus to our village.",
-  "Bus fares are too expensive for families.",
-  "Real-time bus information at every stop would help.",
-]
-[[codes]]
-id = "other"
-label = "Other"
-description = "Anything not about local services."
-"#,
-    )
-    .unwrap();
+    let parks = [
+        "The play area in the park needs new swings.",
+        "Keep the park gates open later in summer.",
+        "More bins in the park please, there is litter everywhere.",
+        "More bins in the park please, litter is everywhere.",
+        "The number 12 bus never turns up on time and the last one is at six.",
+    ];
+    let buses =
+        ["Bring back the evening bus to our village.", "Bus fares are too expensive for families.", "Real-time bus information at every stop would help."];
+    let cb = services_codebook(dir.path(), &parks, &buses);
     let o = Command::cargo_bin("consult").unwrap().args(["codebook", "--self-test", "--check"]).arg(&cb).output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<&str> = out.lines().collect();
     // Every bus example, and the four real park examples, come out as their own code.
-    let row = |code: &str| out.lines().find(|l| l.starts_with(&format!("{code:<12} "))).unwrap_or_else(|| panic!("no row {code}:\n{out}")).to_string();
-    let cells = |code: &str| row(code).split_whitespace().skip(1).take(5).map(String::from).collect::<Vec<_>>();
-    assert_eq!(cells("buses"), ["3", "3", "100%", "3", "100%"], "{out}");
-    assert_eq!(cells("parks"), ["5", "4", "80%", "4", "80%"], "{out}");
-    assert!(row("parks").ends_with("buses (1)"), "{out}");
+    assert_eq!(row_cells(&lines, "buses"), ["3", "3", "100%", "3", "100%"], "{out}");
+    assert_eq!(row_cells(&lines, "parks"), ["5", "4", "80%", "4", "80%", "buses", "(1)"], "{out}");
     // The misfiled one is listed, read as buses.
     let astray: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("parks ") && l.contains("->")).collect();
     assert_eq!(astray.len(), 1, "{out}");
@@ -539,27 +541,7 @@ fn default_codebook_examples_read_as_their_own_codes() {
 #[test]
 fn codebook_self_test_codes_each_hand_coded_statement_without_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let cb = dir.path().join("services.toml");
-    std::fs::write(
-        &cb,
-        r#"name = "Local services"
-version = "t1"
-fallback = "other"
-[[codes]]
-id = "parks"
-label = "Parks and green spaces"
-description = "Parks, play areas, green spaces and their upkeep."
-[[codes]]
-id = "buses"
-label = "Buses and public transport"
-description = "Bus routes, timetables, fares and reliability of public transport."
-[[codes]]
-id = "other"
-label = "Other"
-description = "Anything not about local services."
-"#,
-    )
-    .unwrap();
+    let cb = services_codebook(dir.path(), &[], &[]);
     let coded = dir.path().join("coded.csv");
     std::fs::write(
         &coded,
@@ -587,14 +569,11 @@ description = "Anything not about local services."
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let part: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("Hand-coded statements")).collect();
     assert!(part[0].contains("7): each coded as an answer by the codebook and the other 6 statements"), "{out}");
-    let cells = |code: &str| -> Vec<String> {
-        let l = part.iter().find(|l| l.starts_with(&format!("{code:<12} "))).unwrap_or_else(|| panic!("no {code}:\n{out}"));
-        l.split_whitespace().skip(1).map(String::from).collect()
-    };
     // buses: 3 of its 4 hand-coded statements found, nothing else called buses.
-    assert_eq!(cells("buses"), ["1.000", "0.750", "0.857", cells("buses")[3].as_str(), "4"], "{out}");
+    let buses = row_cells(&part, "buses");
+    assert_eq!(buses, ["1.000", "0.750", "0.857", buses[3].as_str(), "4"], "{out}");
     // parks: all 3 found; the misfiled one is among its false positives.
-    let parks = cells("parks");
+    let parks = row_cells(&part, "parks");
     assert_eq!((parks[1].as_str(), parks[4].as_str()), ("1.000", "3"), "{out}");
     assert!(parks[0].parse::<f64>().unwrap() <= 0.75, "{out}");
     assert!(part.iter().any(|l| l.starts_with("code: micro-F1 ")) && part.iter().any(|l| l.starts_with("outcome: micro-F1 ")), "{out}");
