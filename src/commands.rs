@@ -703,17 +703,15 @@ pub fn codebook(check: Option<&Path>, self_test: bool, examples: Option<&Path>, 
                 path.display(),
                 n - 1
             );
-            let set = |v: &mut dyn Iterator<Item = String>| -> std::collections::BTreeSet<String> { v.collect() };
             let pairs: Vec<crate::evaluate::Pair> = report
                 .hand_coded
                 .iter()
-                .map(|h| (set(&mut h.given.iter().map(|a| a.code.clone())), set(&mut h.codes.iter().cloned())))
+                .map(|h| (h.given.iter().map(|a| a.code.clone()).collect(), h.codes.iter().cloned().collect()))
                 .collect();
             let codes: std::collections::BTreeSet<String> = pairs.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
-            let lift = |s: &std::collections::BTreeSet<String>| s.iter().map(|c| cb.outcome_of(c).to_string()).collect();
-            let outcome_pairs: Vec<crate::evaluate::Pair> = pairs.iter().map(|(p, g)| (lift(p), lift(g))).collect();
+            let (outcome_pairs, outcome_codes) = crate::evaluate::to_outcomes(&pairs, &codes, &cb);
             print!("{}", crate::evaluate::report_text("code", &crate::evaluate::score(&pairs, &codes)));
-            print!("{}", crate::evaluate::report_text("outcome", &crate::evaluate::score(&outcome_pairs, &lift(&codes))));
+            print!("{}", crate::evaluate::report_text("outcome", &crate::evaluate::score(&outcome_pairs, &outcome_codes)));
         }
     }
     Ok(())

@@ -124,6 +124,13 @@ pub fn score(pairs: &[Pair], codes: &BTreeSet<String>) -> Report {
     }
 }
 
+/// The pairs and codes at outcome level: each sub-outcome becomes its outcome; a code that
+/// stands alone stays itself.
+pub fn to_outcomes(pairs: &[Pair], codes: &BTreeSet<String>, codebook: &Codebook) -> (Vec<Pair>, BTreeSet<String>) {
+    let lift = |set: &BTreeSet<String>| -> BTreeSet<String> { set.iter().map(|c| codebook.outcome_of(c).to_string()).collect() };
+    (pairs.iter().map(|(p, g)| (lift(p), lift(g))).collect(), lift(codes))
+}
+
 fn percentile_interval(v: &mut [f64]) -> (f64, f64) {
     if v.is_empty() {
         return (0.0, 0.0);
@@ -223,9 +230,7 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     }
     println!("Items compared: {} ({} gold items had no coded answer)", pairs.len(), missing);
     let codes: BTreeSet<String> = if args.only.is_empty() { all_codes } else { args.only.iter().cloned().collect() };
-    let lift = |set: &BTreeSet<String>| -> BTreeSet<String> { set.iter().map(|c| codebook.outcome_of(c).to_string()).collect() };
-    let outcome_pairs: Vec<Pair> = pairs.iter().map(|(p, g)| (lift(p), lift(g))).collect();
-    let outcome_codes = lift(&codes);
+    let (outcome_pairs, outcome_codes) = to_outcomes(&pairs, &codes, &codebook);
     let mut levels: Vec<(&str, Report)> = Vec::new();
     if !args.outcomes {
         levels.push(("code", score(&pairs, &codes)));
