@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::classify::{Assigned, Classifier, Settings};
 use crate::codebook::Codebook;
-use crate::model::{Embedding, Encoder, ModelInfo};
+use crate::model::{dot, Embedding, Encoder, ModelInfo};
 
 /// Two example statements of one code at least this similar (cosine of their MiniLM vectors)
 /// are reported as close. Near-paraphrases score above it ("Narrow the gap in life expectancy
@@ -92,10 +92,6 @@ impl Encoder for Embedded {
     }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// Runs the self-test of `codebook` (its own text, with no hand-coded statements added) with
 /// the zero-shot `settings`. With `hand`, the codebook with hand-coded statements added and
 /// those statements (each with its codes, as [`Codebook::add_examples_read`] gives them): each
@@ -127,6 +123,14 @@ pub fn run(
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors: HashMap<String, Embedding> = texts.iter().cloned().zip(encoder.embed(&refs)?).collect();
     let embedded = Embedded { vectors, info: encoder.info().clone() };
+    // Codes `text` as an answer with the classifier `without` (a codebook less that text) gives.
+    let code_as_answer = |without: &Codebook, text: &str| -> Result<(Classifier, Vec<Assigned>, Vec<f32>)> {
+        let classifier = Classifier::build(without, &embedded, settings.clone())?;
+        let p = pieces(text);
+        let vs: Vec<&Embedding> = p.iter().map(|t| &embedded.vectors[t.as_str()]).collect();
+        let (given, best) = classifier.assign(&vs);
+        Ok((classifier, given, best))
+    };
     let ids: Vec<&str> = codes.iter().map(|c| c.id.as_str()).collect();
     let cases: Vec<(usize, usize)> =
         codes.iter().enumerate().flat_map(|(ci, c)| (0..c.examples.len()).map(move |j| (ci, j))).collect();
@@ -136,10 +140,7 @@ pub fn run(
             let mut without = codebook.clone();
             let code = without.codes.iter_mut().find(|c| c.id == ids[ci]).expect("an assignable code");
             let text = code.examples.remove(j);
-            let classifier = Classifier::build(&without, &embedded, settings.clone())?;
-            let p = pieces(&text);
-            let vs: Vec<&Embedding> = p.iter().map(|t| &embedded.vectors[t.as_str()]).collect();
-            let (given, best) = classifier.assign(&vs);
+            let (classifier, given, best) = code_as_answer(&without, &text)?;
             let own_score = classifier.code_ids().iter().position(|&id| id == ids[ci]).map(|i| best[i]);
             Ok(Coded { code: ids[ci].to_string(), text, given, own_score })
         })
@@ -168,10 +169,7 @@ pub fn run(
                         c.examples.remove(j);
                     }
                 }
-                let classifier = Classifier::build(&without, &embedded, settings.clone())?;
-                let p = pieces(text);
-                let vs: Vec<&Embedding> = p.iter().map(|t| &embedded.vectors[t.as_str()]).collect();
-                let (given, _) = classifier.assign(&vs);
+                let (_, given, _) = code_as_answer(&without, text)?;
                 Ok(HandCoded { text: text.clone(), codes: own.clone(), given })
             })
             .collect::<Result<Vec<_>>>()?,
