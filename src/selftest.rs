@@ -92,6 +92,10 @@ impl Encoder for Embedded {
     }
 }
 
+/// A hand-coded sample: the codebook with the statements added, and the statements, each
+/// with its codes (as [`Codebook::add_examples_read`] gives them).
+pub type Sample<'a> = (&'a Codebook, &'a [(String, Vec<String>)]);
+
 /// Runs the self-test of `codebook` (its own text, with no hand-coded statements added) with
 /// the zero-shot `settings`. With `hand`, the codebook with hand-coded statements added and
 /// those statements (each with its codes, as [`Codebook::add_examples_read`] gives them): each
@@ -99,7 +103,7 @@ impl Encoder for Embedded {
 /// answers like them are coded.
 pub fn run(
     codebook: &Codebook,
-    hand: Option<(&Codebook, &[(String, Vec<String>)])>,
+    hand: Option<Sample>,
     encoder: &dyn Encoder,
     settings: &Settings,
 ) -> Result<Report> {
