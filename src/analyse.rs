@@ -144,6 +144,22 @@ pub fn segments(tidy: &str) -> Vec<String> {
     out
 }
 
+/// An answer's texts as they are read: the whole first, then its segments when sentences are
+/// scored or the answer is long (and it has more than one). `long`: the whole is read as the
+/// mean of its segments, since the model would cut it off.
+pub fn answer_pieces(tidy: &str, sentence_level: bool) -> (Vec<String>, bool) {
+    let long = tidy.split_whitespace().nth(SEGMENT_WORDS).is_some();
+    let mut pieces = vec![tidy.to_string()];
+    if sentence_level || long {
+        let segs = segments(tidy);
+        if segs.len() > 1 {
+            pieces.extend(segs);
+        }
+    }
+    let long = long && pieces.len() > 1;
+    (pieces, long)
+}
+
 #[derive(Debug, Default)]
 pub struct Timings {
     pub embed_seconds: f64,
@@ -188,17 +204,8 @@ pub fn code_responses(
                 pieces_of.push(Err(why));
                 continue;
             }
-            let tidy = normalise::tidy(raw);
-            let long = tidy.split_whitespace().nth(SEGMENT_WORDS).is_some();
-            let mut ids = vec![distinct.id(tidy.clone())];
-            if coder.sentence_level() || long {
-                let segs = segments(&tidy);
-                if segs.len() > 1 {
-                    ids.extend(segs.into_iter().map(|s| distinct.id(s)));
-                }
-            }
-            let long = long && ids.len() > 1;
-            pieces_of.push(Ok((ids, long)));
+            let (pieces, long) = answer_pieces(&normalise::tidy(raw), coder.sentence_level());
+            pieces_of.push(Ok((pieces.into_iter().map(|p| distinct.id(p)).collect(), long)));
         }
     }
 
@@ -539,5 +546,17 @@ mod tests {
         assert!(segs.iter().all(|s| s.split_whitespace().count() <= SEGMENT_WORDS));
         let rejoined: Vec<&str> = segs[1..].iter().flat_map(|s| s.split_whitespace()).collect();
         assert_eq!(rejoined.join(" "), long);
+    }
+
+    #[test]
+    fn an_answer_is_read_whole_and_by_sentence_and_a_long_one_from_its_segments() {
+        let two = "Fix the roads. More buses please.";
+        assert_eq!(answer_pieces(two, true), (vec![two.to_string(), "Fix the roads.".into(), "More buses please.".into()], false));
+        assert_eq!(answer_pieces(two, false), (vec![two.to_string()], false));
+        assert_eq!(answer_pieces("More buses please.", true), (vec!["More buses please.".to_string()], false));
+        let long: String = (0..300).map(|i| format!("Park{i}")).collect::<Vec<_>>().join(" ");
+        let (pieces, is_long) = answer_pieces(&long, false);
+        assert!(is_long, "over {SEGMENT_WORDS} words: read from its segments even without sentence scoring");
+        assert_eq!(pieces.len(), 1 + 3);
     }
 }

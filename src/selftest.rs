@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::classify::{Assigned, Classifier, Settings};
 use crate::codebook::Codebook;
-use crate::model::{dot, Embedding, Encoder, ModelInfo};
+use crate::model::{centroid, dot, Embedding, Encoder, ModelInfo};
 
 /// Two example statements of one code at least this similar (cosine of their MiniLM vectors)
 /// are reported as close. Near-paraphrases score above it ("Narrow the gap in life expectancy
@@ -108,18 +108,14 @@ pub fn run(
     settings: &Settings,
 ) -> Result<Report> {
     let codes = codebook.assignable();
-    // An example is scored as an answer is: whole, and each of its sentences when it has
-    // several and the settings score sentences.
-    let pieces = |text: &str| -> Vec<String> {
-        let segs = if settings.sentence_level { crate::analyse::segments(text) } else { Vec::new() };
-        let segs = if segs.len() > 1 { segs } else { Vec::new() };
-        std::iter::once(text.to_string()).chain(segs).collect()
-    };
+    // An example is scored as an answer is: whole (a long one as the mean of its segments),
+    // and each of its sentences when it has several and the settings score sentences.
+    let pieces = |text: &str| crate::analyse::answer_pieces(text, settings.sentence_level);
     let mut texts: Vec<String> = Vec::new();
     for c in codes.iter().chain(hand.map(|(cb, _)| cb.assignable()).unwrap_or_default().iter()) {
         texts.extend([c.description.clone(), c.label.clone()]);
         for e in &c.examples {
-            texts.extend(pieces(e));
+            texts.extend(pieces(e).0);
         }
     }
     texts.sort_unstable();
@@ -130,8 +126,12 @@ pub fn run(
     // Codes `text` as an answer with the classifier `without` (a codebook less that text) gives.
     let code_as_answer = |without: &Codebook, text: &str| -> Result<(Classifier, Vec<Assigned>, Vec<f32>)> {
         let classifier = Classifier::build(without, &embedded, settings.clone())?;
-        let p = pieces(text);
-        let vs: Vec<&Embedding> = p.iter().map(|t| &embedded.vectors[t.as_str()]).collect();
+        let (p, long) = pieces(text);
+        let mut vs: Vec<&Embedding> = p.iter().map(|t| &embedded.vectors[t.as_str()]).collect();
+        let whole = if long { centroid(&vs[1..]) } else { Vec::new() };
+        if long {
+            vs[0] = &whole;
+        }
         let (given, best) = classifier.assign(&vs);
         Ok((classifier, given, best))
     };
