@@ -25,6 +25,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::analyse::{CodedResponse, Status};
+use crate::model::dot;
 use crate::pii::{Personal, Redactor};
 use crate::sentiment::Tone;
 
@@ -68,10 +69,6 @@ impl Quote {
             (None, None) => None,
         }
     }
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Indices of up to `n` items chosen by MMR from unit-length `vectors`.
