@@ -108,8 +108,10 @@ pub fn mmr_covering(vectors: &[&[f32]], sides: &[Option<u8>], n: usize, lambda: 
             let redundancy = chosen.iter().map(|&j| dot(vectors[i], vectors[j])).fold(f32::MIN, f32::max);
             let redundancy = if chosen.is_empty() { 0.0 } else { redundancy };
             let score = lambda * relevance[i] - (1.0 - lambda) * redundancy;
-            // Ties go to the earlier answer, so the choice is deterministic.
-            if best.is_none_or(|(_, s)| score > s) {
+            // Ties go to the earlier answer, so the choice is deterministic. A tie is to within
+            // rounding: with two answers, the centroid is as near one as the other, and which
+            // comes out ahead by the last bit depends on the order of a sum.
+            if best.is_none_or(|(_, s)| score > s + 1e-6) {
                 best = Some((i, score));
             }
         }
