@@ -115,8 +115,10 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         (None, false) => Some(Codebook::examples_path(args.codebook.as_deref())).filter(|p| p.is_file()),
         (None, true) => None,
     };
+    let mut hand_coded: Vec<(String, Vec<String>)> = Vec::new();
     if let Some(p) = &examples {
-        let n = codebook.add_examples(p)?;
+        hand_coded = codebook.add_examples_read(p)?;
+        let n = hand_coded.len();
         // The default codebook's own file is named as the codebook is, not by where this
         // checkout sits, so run.json stays the same on every machine.
         if args.examples.is_none() && args.codebook.is_none() {
@@ -197,6 +199,17 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         (None, Some(c)) => Coder::ZeroShot(c),
         (None, None) => unreachable!("a classifier is built when no head is given"),
     };
+    // The hand-coded statements, each coded by the codebook and the others: the methods note's
+    // agreement with people (zero-shot coding only; heads carry their own held-out figures).
+    let t_agree = Instant::now();
+    let examples_agreement = match &classifier {
+        Some(_) if hand_coded.len() >= 2 => {
+            let coded = crate::selftest::leave_one_out((&codebook, &hand_coded), &encoder, &settings)?;
+            Some(crate::selftest::agreement(&coded, &codebook))
+        }
+        _ => None,
+    };
+    let agreement_seconds = t_agree.elapsed().as_secs_f64();
     let setup_seconds = t_load.elapsed().as_secs_f64();
 
     let t_code = Instant::now();
@@ -345,7 +358,11 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             ),
         ),
     };
-    let agreement = trained.as_ref().and_then(|h| agreement_line(&h.meta));
+    let agreement = match (&trained, &examples_agreement, &codebook.extra_examples) {
+        (Some(h), _, _) => agreement_line(&h.meta),
+        (None, Some((by_code, by_outcome)), Some(x)) => Some(examples_agreement_line(x, by_code, by_outcome)),
+        _ => None,
+    };
     let rep = report::Report {
         title: "Consultation analysis".into(),
         input: args.input.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -390,7 +407,13 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         })).collect::<Vec<_>>(),
         "model": info,
         "codebook": {"name": codebook.name, "version": codebook.version, "source": codebook.source, "sha256": codebook.sha256,
-                     "examples_added": codebook.extra_examples},
+                     "examples_added": codebook.extra_examples,
+                     "examples_agreement": examples_agreement.as_ref().map(|(c, o)| json!({
+                         "method": "leave-one-out: each hand-coded statement coded by the codebook and the other statements",
+                         "statements": c.items,
+                         "code": agreement_json(c),
+                         "outcome": agreement_json(o),
+                     }))},
         "classifier": match &trained {
             None => json!({"method": "zero-shot", "settings": settings}),
             Some(h) => json!({"method": "trained heads", "head": args.head.as_ref().map(|p| p.display().to_string()), "meta": h.meta}),
@@ -407,6 +430,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "total_seconds": started.elapsed().as_secs_f64(),
         "read_seconds": read_seconds,
         "setup_seconds": setup_seconds,
+        "agreement_seconds": agreement_seconds,
         "code_seconds": code_seconds,
         "report_seconds": report_seconds,
         "model_load_seconds": encoder.load_seconds(),
@@ -497,6 +521,41 @@ fn agreement_line(meta: &serde_json::Value) -> Option<String> {
         .collect();
     (!figures.is_empty()).then(|| {
         format!("The trained heads were checked against held-out officer-coded answers: {}.", figures.join(", "))
+    })
+}
+
+/// The hand-coded statements' leave-one-out agreement, as the methods note gives it.
+fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::evaluate::Report, by_outcome: &crate::evaluate::Report) -> String {
+    let f = |r: &crate::evaluate::Report| {
+        format!(
+            "micro-F1 {:.2} (95% CI {:.2} to {:.2}), macro-F1 {:.2} ({:.2} to {:.2})",
+            r.micro_f1, r.micro_ci.0, r.micro_ci.1, r.macro_f1, r.macro_ci.0, r.macro_ci.1
+        )
+    };
+    format!(
+        "The {n} statements coded by hand that joined the codebook's examples ({path}) were each coded as an answer \
+         by the codebook and the other {m}, and compared with their own codes (leave-one-out; `consult codebook \
+         --self-test` lists every one): by code, {code}, with {exact:.0}% of statements given exactly their own codes; by outcome (each sub-outcome counted as its outcome, codes outside the plan as themselves), {outcome}. \
+         These figures are for those statements: they estimate the agreement on this consultation's answers only where \
+         the statements are a checked sample of them (for instance a coded_responses.csv an officer has corrected, \
+         given with --examples); otherwise code a sample of these answers by hand and compare with `consult evaluate`.",
+        n = x.statements,
+        // The default codebook's file is recorded as "default (PATH)".
+        path = x.path.strip_prefix("default (").and_then(|p| p.strip_suffix(')')).unwrap_or(&x.path),
+        m = x.statements.saturating_sub(1),
+        code = f(by_code),
+        exact = 100.0 * by_code.exact_match,
+        outcome = f(by_outcome),
+    )
+}
+
+/// An agreement report's headline figures, for run.json.
+fn agreement_json(r: &crate::evaluate::Report) -> serde_json::Value {
+    let round = |v: f64| (v * 1e4).round() / 1e4;
+    json!({
+        "micro_f1": round(r.micro_f1), "micro_f1_ci95": [round(r.micro_ci.0), round(r.micro_ci.1)],
+        "macro_f1": round(r.macro_f1), "macro_f1_ci95": [round(r.macro_ci.0), round(r.macro_ci.1)],
+        "exact_match": round(r.exact_match), "codes": r.per_code.len(),
     })
 }
 
@@ -703,15 +762,9 @@ pub fn codebook(check: Option<&Path>, self_test: bool, examples: Option<&Path>, 
                 path.display(),
                 n - 1
             );
-            let pairs: Vec<crate::evaluate::Pair> = report
-                .hand_coded
-                .iter()
-                .map(|h| (h.given.iter().map(|a| a.code.clone()).collect(), h.codes.iter().cloned().collect()))
-                .collect();
-            let codes: std::collections::BTreeSet<String> = pairs.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
-            let (outcome_pairs, outcome_codes) = crate::evaluate::to_outcomes(&pairs, &codes, &cb);
-            print!("{}", crate::evaluate::report_text("code", &crate::evaluate::score(&pairs, &codes)));
-            print!("{}", crate::evaluate::report_text("outcome", &crate::evaluate::score(&outcome_pairs, &outcome_codes)));
+            let (by_code, by_outcome) = crate::selftest::agreement(&report.hand_coded, &cb);
+            print!("{}", crate::evaluate::report_text("code", &by_code));
+            print!("{}", crate::evaluate::report_text("outcome", &by_outcome));
         }
     }
     Ok(())

@@ -92,6 +92,63 @@ impl Encoder for Embedded {
     }
 }
 
+/// An example is scored as an answer is: whole (a long one as the mean of its segments), and
+/// each of its sentences when it has several and the settings score sentences.
+fn pieces(text: &str, settings: &Settings) -> (Vec<String>, bool) {
+    crate::analyse::answer_pieces(text, settings.sentence_level)
+}
+
+impl Embedded {
+    /// Every text a classifier built from `codebook` (or from it less some examples) reads:
+    /// its assignable codes' descriptions, labels and examples' pieces, embedded once.
+    fn of(codebook: &Codebook, encoder: &dyn Encoder, settings: &Settings) -> Result<Embedded> {
+        let mut texts: Vec<String> = Vec::new();
+        for c in codebook.assignable() {
+            texts.extend([c.description.clone(), c.label.clone()]);
+            for e in &c.examples {
+                texts.extend(pieces(e, settings).0);
+            }
+        }
+        texts.sort_unstable();
+        texts.dedup();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vectors: HashMap<String, Embedding> = texts.iter().cloned().zip(encoder.embed(&refs)?).collect();
+        Ok(Embedded { vectors, info: encoder.info().clone() })
+    }
+
+    /// Codes `text` (one of the embedded examples) as an answer with the classifier `without`
+    /// (a codebook less that text) gives.
+    fn code_as_answer(&self, without: &Codebook, text: &str, settings: &Settings) -> Result<(Classifier, Vec<Assigned>, Vec<f32>)> {
+        let classifier = Classifier::build(without, self, settings.clone())?;
+        let (p, long) = pieces(text, settings);
+        let mut vs: Vec<&Embedding> = p.iter().map(|t| &self.vectors[t.as_str()]).collect();
+        let whole = if long { centroid(&vs[1..]) } else { Vec::new() };
+        if long {
+            vs[0] = &whole;
+        }
+        let (given, best) = classifier.assign(&vs);
+        Ok((classifier, given, best))
+    }
+
+    /// Each hand-coded statement of `sample`, coded by its codebook less that statement.
+    fn leave_one_out(&self, (with, statements): Sample, settings: &Settings) -> Result<Vec<HandCoded>> {
+        statements
+            .par_iter()
+            .map(|(text, own)| {
+                let mut without = with.clone();
+                for c in without.codes.iter_mut().filter(|c| own.contains(&c.id)) {
+                    // Added last, so the last copy is this statement's.
+                    if let Some(j) = c.examples.iter().rposition(|e| e == text) {
+                        c.examples.remove(j);
+                    }
+                }
+                let (_, given, _) = self.code_as_answer(&without, text, settings)?;
+                Ok(HandCoded { text: text.clone(), codes: own.clone(), given })
+            })
+            .collect()
+    }
+}
+
 /// A hand-coded sample: the codebook with the statements added, and the statements, each
 /// with its codes (as [`Codebook::add_examples_read`] gives them).
 pub type Sample<'a> = (&'a Codebook, &'a [(String, Vec<String>)]);
@@ -107,34 +164,9 @@ pub fn run(
     encoder: &dyn Encoder,
     settings: &Settings,
 ) -> Result<Report> {
+    // The codebook with the statements added holds every text of the codebook alone.
+    let embedded = Embedded::of(hand.map_or(codebook, |(with, _)| with), encoder, settings)?;
     let codes = codebook.assignable();
-    // An example is scored as an answer is: whole (a long one as the mean of its segments),
-    // and each of its sentences when it has several and the settings score sentences.
-    let pieces = |text: &str| crate::analyse::answer_pieces(text, settings.sentence_level);
-    let mut texts: Vec<String> = Vec::new();
-    for c in codes.iter().chain(hand.map(|(cb, _)| cb.assignable()).unwrap_or_default().iter()) {
-        texts.extend([c.description.clone(), c.label.clone()]);
-        for e in &c.examples {
-            texts.extend(pieces(e).0);
-        }
-    }
-    texts.sort_unstable();
-    texts.dedup();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vectors: HashMap<String, Embedding> = texts.iter().cloned().zip(encoder.embed(&refs)?).collect();
-    let embedded = Embedded { vectors, info: encoder.info().clone() };
-    // Codes `text` as an answer with the classifier `without` (a codebook less that text) gives.
-    let code_as_answer = |without: &Codebook, text: &str| -> Result<(Classifier, Vec<Assigned>, Vec<f32>)> {
-        let classifier = Classifier::build(without, &embedded, settings.clone())?;
-        let (p, long) = pieces(text);
-        let mut vs: Vec<&Embedding> = p.iter().map(|t| &embedded.vectors[t.as_str()]).collect();
-        let whole = if long { centroid(&vs[1..]) } else { Vec::new() };
-        if long {
-            vs[0] = &whole;
-        }
-        let (given, best) = classifier.assign(&vs);
-        Ok((classifier, given, best))
-    };
     let ids: Vec<&str> = codes.iter().map(|c| c.id.as_str()).collect();
     let cases: Vec<(usize, usize)> =
         codes.iter().enumerate().flat_map(|(ci, c)| (0..c.examples.len()).map(move |j| (ci, j))).collect();
@@ -144,7 +176,7 @@ pub fn run(
             let mut without = codebook.clone();
             let code = without.codes.iter_mut().find(|c| c.id == ids[ci]).expect("an assignable code");
             let text = code.examples.remove(j);
-            let (classifier, given, best) = code_as_answer(&without, &text)?;
+            let (classifier, given, best) = embedded.code_as_answer(&without, &text, settings)?;
             let own_score = classifier.code_ids().iter().position(|&id| id == ids[ci]).map(|i| best[i]);
             Ok(Coded { code: ids[ci].to_string(), text, given, own_score })
         })
@@ -163,20 +195,23 @@ pub fn run(
     close.sort_by(|x, y| y.cosine.total_cmp(&x.cosine));
     let hand_coded = match hand {
         None => Vec::new(),
-        Some((with, statements)) => statements
-            .par_iter()
-            .map(|(text, own)| {
-                let mut without = with.clone();
-                for c in without.codes.iter_mut().filter(|c| own.contains(&c.id)) {
-                    // Added last, so the last copy is this statement's.
-                    if let Some(j) = c.examples.iter().rposition(|e| e == text) {
-                        c.examples.remove(j);
-                    }
-                }
-                let (_, given, _) = code_as_answer(&without, text)?;
-                Ok(HandCoded { text: text.clone(), codes: own.clone(), given })
-            })
-            .collect::<Result<Vec<_>>>()?,
+        Some(sample) => embedded.leave_one_out(sample, settings)?,
     };
     Ok(Report { coded, close, hand_coded })
+}
+
+/// Only the hand-coded part of [`run`]: each statement of `sample` coded by its codebook less
+/// that statement (what `analyse --examples` reports as its agreement with people).
+pub fn leave_one_out(sample: Sample, encoder: &dyn Encoder, settings: &Settings) -> Result<Vec<HandCoded>> {
+    Embedded::of(sample.0, encoder, settings)?.leave_one_out(sample, settings)
+}
+
+/// How the codes given agree with the codes by hand, as `consult evaluate` scores them: at
+/// code level, and at outcome level (each code lifted to its outcome).
+pub fn agreement(hand: &[HandCoded], codebook: &Codebook) -> (crate::evaluate::Report, crate::evaluate::Report) {
+    let pairs: Vec<crate::evaluate::Pair> =
+        hand.iter().map(|h| (h.given.iter().map(|a| a.code.clone()).collect(), h.codes.iter().cloned().collect())).collect();
+    let codes: std::collections::BTreeSet<String> = pairs.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
+    let (outcome_pairs, outcome_codes) = crate::evaluate::to_outcomes(&pairs, &codes, codebook);
+    (crate::evaluate::score(&pairs, &codes), crate::evaluate::score(&outcome_pairs, &outcome_codes))
 }

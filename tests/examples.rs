@@ -96,6 +96,23 @@ fn hand_coded_examples_raise_agreement_on_statements_never_seen() {
     eprintln!("fold 0: own examples micro {omi:.3} macro {oma:.3}; with hand-coded examples micro {wmi:.3} macro {wma:.3}");
     assert!(wmi >= 0.65 && wmi >= omi + 0.05, "micro-F1 {wmi:.3} with examples, {omi:.3} without");
     assert!(wma >= oma, "macro-F1 {wma:.3} with examples, {oma:.3} without");
+
+    // The methods note reports the statements' own leave-one-out agreement, and it is a fair
+    // guide to the agreement on statements never seen (fold 0, above).
+    let loo = &with["codebook"]["examples_agreement"];
+    assert_eq!(loo["statements"], examples.len(), "{loo}");
+    let loo_micro = loo["code"]["micro_f1"].as_f64().unwrap();
+    let (lo, hi) = (loo["code"]["micro_f1_ci95"][0].as_f64().unwrap(), loo["code"]["micro_f1_ci95"][1].as_f64().unwrap());
+    eprintln!("leave-one-out on the {} examples: micro {loo_micro:.3} [{lo:.3}, {hi:.3}]", examples.len());
+    assert!(lo < loo_micro && loo_micro < hi, "{loo}");
+    assert!((loo_micro - wmi).abs() <= 0.08, "leave-one-out micro-F1 {loo_micro:.3} against {wmi:.3} on fold 0");
+    let summary = std::fs::read_to_string(p("with/summary.md")).unwrap();
+    let line = format!("were each coded as an answer by the codebook and the other {}", examples.len() - 1);
+    assert!(summary.contains(&line), "{summary}");
+    assert!(summary.contains(&format!("micro-F1 {loo_micro:.2} (95% CI {lo:.2} to {hi:.2})")), "{summary}");
+    assert!(own["codebook"]["examples_agreement"].is_null(), "{}", own["codebook"]);
+    let own_summary = std::fs::read_to_string(p("own/summary.md")).unwrap();
+    assert!(own_summary.contains("were not checked against a sample"), "{own_summary}");
 }
 
 /// The London Polis conversation asked "What is the best way to engage more young people in
