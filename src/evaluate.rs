@@ -1,6 +1,6 @@
 //! `consult evaluate`: agreement between coded answers and a human-coded sample.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use anyhow::{Context, Result};
 
 use crate::codebook::Codebook;
@@ -59,42 +59,74 @@ pub struct Report {
 /// (predicted codes, gold codes) of one item.
 pub type Pair = (BTreeSet<String>, BTreeSet<String>);
 
+/// How one item's predicted codes agree with its gold codes on one code.
+#[derive(Clone, Copy)]
+enum Cell {
+    Tp,
+    Fp,
+    Fn,
+    Tn,
+}
+
+/// One item's agreement on each scored code (in the codes' order), and whether it agrees on
+/// every one of them (an exact match).
+struct Item {
+    cells: Vec<Cell>,
+    exact: bool,
+}
+
+fn items(pairs: &[Pair], codes: &BTreeSet<String>) -> Vec<Item> {
+    pairs
+        .iter()
+        .map(|(pred, gold)| {
+            let cells: Vec<Cell> = codes
+                .iter()
+                .map(|c| match (pred.contains(c), gold.contains(c)) {
+                    (true, true) => Cell::Tp,
+                    (true, false) => Cell::Fp,
+                    (false, true) => Cell::Fn,
+                    (false, false) => Cell::Tn,
+                })
+                .collect();
+            let exact = cells.iter().all(|c| matches!(c, Cell::Tp | Cell::Tn));
+            Item { cells, exact }
+        })
+        .collect()
+}
+
 /// Micro-F1, macro-F1 (over codes with gold support) and per-code counts.
-fn point(pairs: &[&Pair], codes: &BTreeSet<String>) -> (Vec<CodeScore>, f64, f64, f64) {
-    let mut per: BTreeMap<&str, CodeScore> =
-        codes.iter().map(|c| (c.as_str(), CodeScore { code: c.clone(), ..Default::default() })).collect();
+fn point(items: &[&Item], codes: &BTreeSet<String>) -> (Vec<CodeScore>, f64, f64, f64) {
+    let mut per_code: Vec<CodeScore> = codes.iter().map(|c| CodeScore { code: c.clone(), ..Default::default() }).collect();
     let mut exact = 0;
-    for (pred, gold) in pairs {
-        let p: BTreeSet<&String> = pred.iter().filter(|c| codes.contains(*c)).collect();
-        let g: BTreeSet<&String> = gold.iter().filter(|c| codes.contains(*c)).collect();
-        if p == g {
+    for item in items {
+        if item.exact {
             exact += 1;
         }
-        for c in codes {
-            let s = per.get_mut(c.as_str()).unwrap();
-            match (p.contains(c), g.contains(c)) {
-                (true, true) => s.tp += 1,
-                (true, false) => s.fp += 1,
-                (false, true) => s.fn_ += 1,
-                (false, false) => s.tn += 1,
+        for (s, cell) in per_code.iter_mut().zip(&item.cells) {
+            match cell {
+                Cell::Tp => s.tp += 1,
+                Cell::Fp => s.fp += 1,
+                Cell::Fn => s.fn_ += 1,
+                Cell::Tn => s.tn += 1,
             }
-            if g.contains(c) {
+            if matches!(cell, Cell::Tp | Cell::Fn) {
                 s.support += 1;
             }
         }
     }
-    let per_code: Vec<CodeScore> = per.into_values().collect();
     let (tp, fp, fn_) = per_code.iter().fold((0, 0, 0), |a, s| (a.0 + s.tp, a.1 + s.fp, a.2 + s.fn_));
     let supported: Vec<&CodeScore> = per_code.iter().filter(|s| s.support > 0).collect();
     let macro_f1 =
         if supported.is_empty() { 0.0 } else { supported.iter().map(|s| s.f1()).sum::<f64>() / supported.len() as f64 };
-    (per_code, ratio(2 * tp, 2 * tp + fp + fn_), macro_f1, ratio(exact, pairs.len()))
+    (per_code, ratio(2 * tp, 2 * tp + fp + fn_), macro_f1, ratio(exact, items.len()))
 }
 
 /// Scores predicted code sets against gold sets over the given codes (macro-F1 averages
 /// the codes with gold support; predictions of codes outside `codes` are ignored).
 pub fn score(pairs: &[Pair], codes: &BTreeSet<String>) -> Report {
-    let all: Vec<&Pair> = pairs.iter().collect();
+    // Each item's agreement per code is worked out once; the resamples only count it.
+    let items = items(pairs, codes);
+    let all: Vec<&Item> = items.iter().collect();
     let (per_code, micro_f1, macro_f1, exact_match) = point(&all, codes);
     // Bootstrap: xorshift64* with a fixed seed, so the intervals are reproducible.
     let mut state: u64 = 0x9E3779B97F4A7C15;
@@ -107,7 +139,7 @@ pub fn score(pairs: &[Pair], codes: &BTreeSet<String>) -> Report {
     let (mut micros, mut macros) = (Vec::new(), Vec::new());
     if !pairs.is_empty() {
         for _ in 0..1000 {
-            let sample: Vec<&Pair> = (0..pairs.len()).map(|_| &pairs[(next() % pairs.len() as u64) as usize]).collect();
+            let sample: Vec<&Item> = (0..items.len()).map(|_| &items[(next() % items.len() as u64) as usize]).collect();
             let (_, mi, ma, _) = point(&sample, codes);
             micros.push(mi);
             macros.push(ma);
