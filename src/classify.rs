@@ -59,6 +59,19 @@ struct Prototype {
     /// Rows of [`Classifier::matrix`] holding this code's examples, and its centroid's row.
     examples: std::ops::Range<usize>,
     centroid: usize,
+    /// Whether `examples` are the code's example statements (else its description and label
+    /// stand in).
+    has_examples: bool,
+    /// The sum of the vectors whose direction the centroid is.
+    sum: Embedding,
+}
+
+/// Example statements of one code left out of a classifier ([`Classifier::assign_left_out`]):
+/// the code, the positions of the statements among its examples, and their vectors.
+pub struct LeftOut<'a> {
+    pub code: &'a str,
+    pub examples: Vec<usize>,
+    pub vectors: Vec<&'a Embedding>,
 }
 
 /// A code given to an answer, with its score.
@@ -157,11 +170,17 @@ impl Classifier {
             let all: Vec<&Embedding> = embs[s..e].iter().collect();
             let centroid = examples.end;
             matrix.extend_from_slice(&centroid_of(&all));
+            let mut sum = vec![0f32; dim];
+            for v in &all {
+                sum.iter_mut().zip(v.iter()).for_each(|(a, b)| *a += b);
+            }
             protos.push(Prototype {
                 id: c.id.clone(),
                 threshold: settings.thresholds.get(&c.id).copied().unwrap_or(settings.threshold),
                 examples,
                 centroid,
+                has_examples: e - s > 2,
+                sum,
             });
         }
         let fallback_proto = if competes { protos.pop() } else { None };
@@ -209,6 +228,56 @@ impl Classifier {
                 w * sims[p.centroid] + (1.0 - w) * knn
             })
             .collect()
+    }
+
+    /// [`Classifier::assign`] by the classifier that `build` would make from the codebook less
+    /// the example statements `left` (leave-one-out, without building it: the other codes'
+    /// scores stand, and a code that lost statements is scored on its other examples and the
+    /// centroid of the rest). None when a code would lose every example statement, which
+    /// changes what stands in for them: build that classifier instead.
+    pub fn assign_left_out(&self, pieces: &[&Embedding], left: &[LeftOut]) -> Option<(Vec<Assigned>, Vec<f32>)> {
+        let protos: Vec<&Prototype> = self.protos.iter().chain(&self.fallback_proto).collect();
+        // Per code that loses statements: its position, the matrix rows left out, the new sum.
+        let mut changed: Vec<(usize, Vec<usize>, Embedding)> = Vec::new();
+        for l in left.iter().filter(|l| !l.examples.is_empty()) {
+            // A code the classifier does not score (the fallback, unless it competes) is skipped.
+            let Some(i) = protos.iter().position(|p| p.id == l.code) else { continue };
+            let p = protos[i];
+            if !p.has_examples {
+                return None;
+            }
+            let k = match changed.iter().position(|(j, _, _)| *j == i) {
+                Some(k) => k,
+                None => {
+                    changed.push((i, Vec::new(), p.sum.clone()));
+                    changed.len() - 1
+                }
+            };
+            let (_, rows, sum) = &mut changed[k];
+            rows.extend(l.examples.iter().map(|j| p.examples.start + j));
+            for v in &l.vectors {
+                sum.iter_mut().zip(v.iter()).for_each(|(a, b)| *a -= b);
+            }
+            if rows.len() >= p.examples.len() {
+                return None;
+            }
+        }
+        let w = self.settings.centroid_weight;
+        let scores: Vec<Vec<f32>> = pieces
+            .iter()
+            .map(|piece| {
+                let sims = crate::model::dots_with(&[piece.as_slice()], &self.matrix, self.rows);
+                let mut s = self.row_scores(&sims);
+                for (i, rows, sum) in &changed {
+                    let kept = protos[*i].examples.clone().filter(|r| !rows.contains(r)).map(|r| sims[r]);
+                    let knn = mean_of_top_k(kept, self.settings.top_k);
+                    let centroid = crate::model::dot(piece, sum) / crate::model::dot(sum, sum).sqrt().max(1e-12);
+                    s[*i] = w * centroid + (1.0 - w) * knn;
+                }
+                s
+            })
+            .collect();
+        Some(self.assign_scored(&scores.iter().map(Vec::as_slice).collect::<Vec<_>>()))
     }
 
     /// Codes for an answer, from its whole-text embedding and its sentences' embeddings.
@@ -265,7 +334,115 @@ impl Classifier {
 
 #[cfg(test)]
 mod tests {
-    use super::mean_of_top_k;
+    use super::*;
+    use crate::model::{ModelInfo, Precision};
+
+    /// Words hashed into a small vector: similar wording, similar vectors. A stand-in for the
+    /// model where only the arithmetic is under test.
+    struct Hashed(ModelInfo);
+
+    impl Encoder for Hashed {
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>> {
+            Ok(texts
+                .iter()
+                .map(|t| {
+                    let mut v = vec![0f32; 16];
+                    for w in t.split_whitespace() {
+                        let h = w.to_lowercase().bytes().fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+                        v[(h % 16) as usize] += 1.0;
+                        v[((h >> 8) % 16) as usize] -= 0.5;
+                    }
+                    crate::model::to_unit(v)
+                })
+                .collect())
+        }
+        fn info(&self) -> &ModelInfo {
+            &self.0
+        }
+    }
+
+    /// Leaving statements out of a built classifier codes an answer as the classifier built
+    /// without them does: the same codes, the same scores to rounding, for every example of
+    /// every code (the competing fallback's too), one at a time and two at a time; and a code
+    /// that would lose every example is left to a rebuild.
+    #[test]
+    fn leaving_statements_out_matches_building_without_them() {
+        let cb = Codebook::parse(
+            r#"name = "t"
+fallback = "other"
+[[codes]]
+id = "parks"
+label = "Parks"
+description = "Parks, play areas and green spaces."
+examples = ["The play area needs new swings.", "Keep the park gates open later.", "More bins in the park please.", "The park benches are broken."]
+[[codes]]
+id = "buses"
+label = "Buses"
+description = "Bus routes, fares and timetables."
+examples = ["Bring back the evening bus.", "Bus fares are too high.", "Real-time bus information at stops.", "The park and ride bus is always late."]
+[[codes]]
+id = "other"
+label = "Other"
+description = "Anything else."
+examples = ["Thanks for asking.", "The council wastes money."]
+"#,
+            "test".into(),
+        )
+        .unwrap();
+        let enc = Hashed(ModelInfo {
+            name: "hashed".into(),
+            path: String::new(),
+            weights_sha256: String::new(),
+            dim: 16,
+            max_tokens: 128,
+            precision: Precision::Fp32,
+        });
+        let mut settings = Settings::default_settings();
+        settings.fallback_competes = true;
+        settings.threshold = 0.2;
+        let full = Classifier::build(&cb, &enc, settings.clone()).unwrap();
+        let mut cases: Vec<Vec<(&str, usize)>> = Vec::new();
+        for c in &cb.codes {
+            for j in 0..c.examples.len() {
+                cases.push(vec![(c.id.as_str(), j)]);
+            }
+        }
+        cases.push(vec![("parks", 0), ("buses", 3)]);
+        cases.push(vec![("parks", 1), ("parks", 3)]);
+        let mut compared = 0;
+        for case in &cases {
+            let mut without = cb.clone();
+            let mut texts: Vec<String> = Vec::new();
+            for &(code, j) in case.iter().rev() {
+                let c = without.codes.iter_mut().find(|c| c.id == code).unwrap();
+                texts.push(c.examples.remove(j));
+            }
+            let vectors = enc.embed(&texts.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+            let left: Vec<LeftOut> = case
+                .iter()
+                .rev()
+                .zip(&vectors)
+                .map(|(&(code, j), v)| LeftOut { code, examples: vec![j], vectors: vec![v] })
+                .collect();
+            // Each left-out statement read as an answer, and one answer of new words.
+            for answer in texts.iter().map(String::as_str).chain(["Fix the swings and the bus timetable."]) {
+                let v = enc.embed(&[answer]).unwrap();
+                let want = Classifier::build(&without, &enc, settings.clone()).unwrap().assign(&[&v[0]]);
+                let got = full.assign_left_out(&[&v[0]], &left).expect("every code keeps an example");
+                let codes = |a: &[Assigned]| a.iter().map(|a| a.code.clone()).collect::<Vec<_>>();
+                assert_eq!(codes(&got.0), codes(&want.0), "{case:?} {answer}");
+                for (g, w) in got.1.iter().zip(&want.1) {
+                    assert!((g - w).abs() < 1e-5, "{case:?} {answer}: {:?} against {:?}", got.1, want.1);
+                }
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, cases.iter().map(|c| c.len() + 1).sum::<usize>());
+        // "other" has two examples: leaving both out leaves it with none.
+        let v = enc.embed(&["Thanks for asking."]).unwrap();
+        let both = [LeftOut { code: "other", examples: vec![0, 1], vectors: vec![&v[0], &v[0]] }];
+        assert!(full.assign_left_out(&[&v[0]], &both).is_none());
+    }
 
     #[test]
     fn top_k_mean_equals_sorting() {

@@ -4,15 +4,17 @@
 //! classifier the other code's meaning, and two examples of one code that say nearly the same
 //! thing count one point twice. No labelled data is needed: it checks the codebook text a
 //! writer edits. With hand-coded statements beside the codebook, each is also coded by the
-//! codebook and the other statements, and compared with its own codes: how well answers like
-//! them are coded, without a separate test sample.
+//! codebook and the other statements (less its own copies), and compared with its own codes:
+//! how well answers like them are coded, without a separate test sample. The classifier is
+//! built once; each statement is scored by it less that statement
+//! ([`Classifier::assign_left_out`]), which gives what a rebuild would.
 
 use std::collections::HashMap;
 
 use anyhow::{anyhow, Result};
 use rayon::prelude::*;
 
-use crate::classify::{Assigned, Classifier, Settings};
+use crate::classify::{Assigned, Classifier, LeftOut, Settings};
 use crate::codebook::Codebook;
 use crate::model::{centroid, dot, Embedding, Encoder, ModelInfo};
 
@@ -76,8 +78,8 @@ pub struct Report {
     pub hand_coded: Vec<HandCoded>,
 }
 
-/// Serves vectors embedded once, so that the classifier can be rebuilt for each left-out
-/// statement without running the model again.
+/// Serves vectors embedded once, so that a classifier can be built (and, where leaving
+/// statements out would take a code's last example, rebuilt) without running the model again.
 struct Embedded {
     vectors: HashMap<String, Embedding>,
     info: ModelInfo,
@@ -116,33 +118,74 @@ impl Embedded {
         Ok(Embedded { vectors, info: encoder.info().clone() })
     }
 
-    /// Codes `text` (one of the embedded examples) as an answer with the classifier `without`
-    /// (a codebook less that text) gives.
-    fn code_as_answer(&self, without: &Codebook, text: &str, settings: &Settings) -> Result<(Classifier, Vec<Assigned>, Vec<f32>)> {
-        let classifier = Classifier::build(without, self, settings.clone())?;
+    /// `text` (one of the embedded texts) as an answer is read: its pieces' vectors, the
+    /// whole first (a long one as the mean of its segments).
+    fn answer(&self, text: &str, settings: &Settings) -> Vec<Embedding> {
         let (p, long) = pieces(text, settings);
-        let mut vs: Vec<&Embedding> = p.iter().map(|t| &self.vectors[t.as_str()]).collect();
-        let whole = if long { centroid(&vs[1..]) } else { Vec::new() };
+        let mut vs: Vec<Embedding> = p.iter().map(|t| self.vectors[t.as_str()].clone()).collect();
         if long {
-            vs[0] = &whole;
+            vs[0] = centroid(&vs[1..].iter().collect::<Vec<_>>());
         }
-        let (given, best) = classifier.assign(&vs);
-        Ok((classifier, given, best))
+        vs
     }
 
-    /// Each hand-coded statement of `sample`, coded by its codebook less that statement.
+    /// Codes `text` as an answer by the classifier `full` (built from `codebook`) less the
+    /// copies of `text` in `left`: per code, their positions among its examples (ascending).
+    /// The code scores come in `full.code_ids()` order.
+    fn code_left_out(
+        &self,
+        full: &Classifier,
+        codebook: &Codebook,
+        text: &str,
+        left: &[(&str, Vec<usize>)],
+        settings: &Settings,
+    ) -> Result<(Vec<Assigned>, Vec<f32>)> {
+        let vs = self.answer(text, settings);
+        let refs: Vec<&Embedding> = vs.iter().collect();
+        let v = &self.vectors[text];
+        let out: Vec<LeftOut> =
+            left.iter().map(|(code, js)| LeftOut { code, examples: js.clone(), vectors: vec![v; js.len()] }).collect();
+        if let Some(coded) = full.assign_left_out(&refs, &out) {
+            return Ok(coded);
+        }
+        // A code would lose every example statement: build the classifier without them.
+        let mut without = codebook.clone();
+        for (code, js) in left {
+            if let Some(c) = without.codes.iter_mut().find(|c| c.id == *code) {
+                for &j in js.iter().rev() {
+                    c.examples.remove(j);
+                }
+            }
+        }
+        Ok(Classifier::build(&without, self, settings.clone())?.assign(&refs))
+    }
+
+    /// Each hand-coded statement of `sample`, coded by its codebook less that statement and
+    /// every other hand-coded statement with the same text (copies of one campaign answer
+    /// would otherwise vouch for each other).
     fn leave_one_out(&self, (with, statements): Sample, settings: &Settings) -> Result<Vec<HandCoded>> {
+        // Per text, per code: how many hand-coded statements with that text carry the code.
+        let mut copies: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
+        for (text, codes) in statements {
+            for c in codes {
+                *copies.entry(text.as_str()).or_default().entry(c.as_str()).or_default() += 1;
+            }
+        }
+        let full = Classifier::build(with, self, settings.clone())?;
         statements
             .par_iter()
             .map(|(text, own)| {
-                let mut without = with.clone();
-                for c in without.codes.iter_mut().filter(|c| own.contains(&c.id)) {
-                    // Added last, so the last copy is this statement's.
-                    if let Some(j) = c.examples.iter().rposition(|e| e == text) {
-                        c.examples.remove(j);
-                    }
-                }
-                let (_, given, _) = self.code_as_answer(&without, text, settings)?;
+                // Added last, so a code's last copies of the text are the hand-coded ones.
+                let left: Vec<(&str, Vec<usize>)> = copies[text.as_str()]
+                    .iter()
+                    .filter_map(|(&code, &n)| {
+                        let c = with.get(code)?;
+                        let mut js: Vec<usize> = c.examples.iter().enumerate().filter(|(_, e)| *e == text).map(|(j, _)| j).collect();
+                        js.drain(..js.len().saturating_sub(n));
+                        Some((code, js))
+                    })
+                    .collect();
+                let (given, _) = self.code_left_out(&full, with, text, &left, settings)?;
                 Ok(HandCoded { text: text.clone(), codes: own.clone(), given })
             })
             .collect()
@@ -170,15 +213,14 @@ pub fn run(
     let ids: Vec<&str> = codes.iter().map(|c| c.id.as_str()).collect();
     let cases: Vec<(usize, usize)> =
         codes.iter().enumerate().flat_map(|(ci, c)| (0..c.examples.len()).map(move |j| (ci, j))).collect();
+    let full = Classifier::build(codebook, &embedded, settings.clone())?;
     let coded = cases
         .par_iter()
         .map(|&(ci, j)| {
-            let mut without = codebook.clone();
-            let code = without.codes.iter_mut().find(|c| c.id == ids[ci]).expect("an assignable code");
-            let text = code.examples.remove(j);
-            let (classifier, given, best) = embedded.code_as_answer(&without, &text, settings)?;
-            let own_score = classifier.code_ids().iter().position(|&id| id == ids[ci]).map(|i| best[i]);
-            Ok(Coded { code: ids[ci].to_string(), text, given, own_score })
+            let text = &codes[ci].examples[j];
+            let (given, best) = embedded.code_left_out(&full, codebook, text, &[(ids[ci], vec![j])], settings)?;
+            let own_score = full.code_ids().iter().position(|&id| id == ids[ci]).map(|i| best[i]);
+            Ok(Coded { code: ids[ci].to_string(), text: text.clone(), given, own_score })
         })
         .collect::<Result<Vec<_>>>()?;
     let mut close = Vec::new();
@@ -201,7 +243,7 @@ pub fn run(
 }
 
 /// Only the hand-coded part of [`run`]: each statement of `sample` coded by its codebook less
-/// that statement (what `analyse --examples` reports as its agreement with people).
+/// that statement and its copies (what `analyse` reports as its agreement with people).
 pub fn leave_one_out(sample: Sample, encoder: &dyn Encoder, settings: &Settings) -> Result<Vec<HandCoded>> {
     Embedded::of(sample.0, encoder, settings)?.leave_one_out(sample, settings)
 }

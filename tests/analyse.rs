@@ -584,3 +584,52 @@ fn codebook_self_test_codes_each_hand_coded_statement_without_itself() {
     assert_eq!((misfiled[0].as_str(), misfiled[1].as_str(), misfiled[4].as_str()), ("hand-coded", "buses", "no"));
     assert!(misfiled[3].starts_with("parks="), "{misfiled:?}");
 }
+
+/// Copies of one answer coded alike by hand (a campaign's) do not vouch for each other: each
+/// copy is coded by the codebook without every copy, so five copies of a park complaint filed
+/// under buses are each coded parks, as a single copy is, and count as five disagreements.
+#[test]
+fn codebook_self_test_leaves_out_every_copy_of_a_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let cb = services_codebook(dir.path(), &[], &[]);
+    let coded = dir.path().join("coded.csv");
+    let mut sample = "text,codes\n\
+                      The play area in the park needs new swings.,parks\n\
+                      Keep the park gates open later in summer.,parks\n\
+                      \"More bins in the park please, there is litter everywhere.\",parks\n\
+                      Bring back the evening bus to our village.,buses\n\
+                      Bus fares are too expensive for families.,buses\n\
+                      Real-time bus information at every stop would help.,buses\n"
+        .to_string();
+    for _ in 0..5 {
+        sample.push_str("The grass in the park is never cut and the benches are broken.,buses\n");
+    }
+    std::fs::write(&coded, sample).unwrap();
+    let out = dir.path().join("self-test.csv");
+    let o = Command::cargo_bin("consult")
+        .unwrap()
+        .args(["codebook", "--self-test", "--check"])
+        .arg(&cb)
+        .arg("--examples")
+        .arg(&coded)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, rows) = common::read_csv(&out);
+    let copies: Vec<&Vec<String>> = rows.iter().filter(|r| r[2].starts_with("The grass in the park")).collect();
+    assert_eq!(copies.len(), 5);
+    for r in &copies {
+        assert!(r[3].starts_with("parks=") && !r[3].contains("buses"), "{r:?}");
+        assert_eq!(r[4], "no", "{r:?}");
+    }
+    // The park statements filed right still agree.
+    assert!(rows.iter().filter(|r| r[1] == "parks").all(|r| r[4] == "yes"), "{rows:?}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let part: Vec<&str> = stdout.lines().skip_while(|l| !l.starts_with("Hand-coded statements")).collect();
+    // buses: 8 statements by hand, and none of the five copies among those found.
+    let buses = row_cells(&part, "buses");
+    assert_eq!(buses[4], "8", "{stdout}");
+    assert!(buses[1].parse::<f64>().unwrap() <= 3.0 / 8.0, "{stdout}");
+}
