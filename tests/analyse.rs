@@ -534,6 +534,20 @@ fn default_codebook_examples_read_as_their_own_codes() {
     assert!(first * 10 >= 512 * 9, "{first} of 512 examples read as their own code first:\n{out}");
 }
 
+/// `consult codebook --self-test --check CODEBOOK --examples CODED --out OUT`.
+fn self_test_with_examples(codebook: &Path, coded: &Path, out: &Path) -> std::process::Output {
+    Command::cargo_bin("consult")
+        .unwrap()
+        .args(["codebook", "--self-test", "--check"])
+        .arg(codebook)
+        .arg("--examples")
+        .arg(coded)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// With hand-coded statements, the self-test codes each by the codebook and the other
 /// statements, and scores them as `consult evaluate` would: on the real model, a statement
 /// coded by hand under the wrong code shows as that code's false negative and the right
@@ -555,16 +569,7 @@ fn codebook_self_test_codes_each_hand_coded_statement_without_itself() {
          The grass in the park is never cut and the benches are broken.,buses\n",
     )
     .unwrap();
-    let o = Command::cargo_bin("consult")
-        .unwrap()
-        .args(["codebook", "--self-test", "--check"])
-        .arg(&cb)
-        .arg("--examples")
-        .arg(&coded)
-        .arg("--out")
-        .arg(dir.path().join("self-test.csv"))
-        .output()
-        .unwrap();
+    let o = self_test_with_examples(&cb, &coded, &dir.path().join("self-test.csv"));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let part: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("Hand-coded statements")).collect();
@@ -606,16 +611,7 @@ fn codebook_self_test_leaves_out_every_copy_of_a_statement() {
     }
     std::fs::write(&coded, sample).unwrap();
     let out = dir.path().join("self-test.csv");
-    let o = Command::cargo_bin("consult")
-        .unwrap()
-        .args(["codebook", "--self-test", "--check"])
-        .arg(&cb)
-        .arg("--examples")
-        .arg(&coded)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = self_test_with_examples(&cb, &coded, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (_, rows) = common::read_csv(&out);
     let copies: Vec<&Vec<String>> = rows.iter().filter(|r| r[2].starts_with("The grass in the park")).collect();
