@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::codebook::Codebook;
-use crate::model::{centroid as centroid_of, Embedding, Encoder};
+use crate::model::{Embedding, Encoder};
 
 pub const DEFAULT_SETTINGS: &str = include_str!("../models/zero-shot.toml");
 
@@ -169,11 +169,8 @@ impl Classifier {
             let examples = first..rows_of(&matrix);
             let all: Vec<&Embedding> = embs[s..e].iter().collect();
             let centroid = examples.end;
-            matrix.extend_from_slice(&centroid_of(&all));
-            let mut sum = vec![0f32; dim];
-            for v in &all {
-                sum.iter_mut().zip(v.iter()).for_each(|(a, b)| *a += b);
-            }
+            let sum = crate::model::sum(&all);
+            matrix.extend_from_slice(&crate::model::to_unit(sum.clone()));
             protos.push(Prototype {
                 id: c.id.clone(),
                 threshold: settings.thresholds.get(&c.id).copied().unwrap_or(settings.threshold),
@@ -263,11 +260,13 @@ impl Classifier {
             }
         }
         let w = self.settings.centroid_weight;
+        let refs: Vec<&[f32]> = pieces.iter().map(|e| e.as_slice()).collect();
+        let all_sims = crate::model::dots_with(&refs, &self.matrix, self.rows);
         let scores: Vec<Vec<f32>> = pieces
             .iter()
-            .map(|piece| {
-                let sims = crate::model::dots_with(&[piece.as_slice()], &self.matrix, self.rows);
-                let mut s = self.row_scores(&sims);
+            .zip(all_sims.chunks(self.rows.max(1)))
+            .map(|(piece, sims)| {
+                let mut s = self.row_scores(sims);
                 for (i, rows, sum) in &changed {
                     let kept = protos[*i].examples.clone().filter(|r| !rows.contains(r)).map(|r| sims[r]);
                     let knn = mean_of_top_k(kept, self.settings.top_k);

@@ -482,6 +482,11 @@ pub fn pairs_at_least(a: &[&[f32]], b: &[&[f32]], min: f32) -> Vec<(usize, usize
 
 /// Unit-length mean of several unit vectors.
 pub fn centroid(vs: &[&Embedding]) -> Embedding {
+    to_unit(sum(vs))
+}
+
+/// The element-wise sum of `vs`, in order (the direction [`centroid`] scales to unit length).
+pub fn sum(vs: &[&Embedding]) -> Embedding {
     let dim = vs.first().map_or(0, |v| v.len());
     let mut c = vec![0f32; dim];
     for v in vs {
@@ -489,7 +494,7 @@ pub fn centroid(vs: &[&Embedding]) -> Embedding {
             *a += b;
         }
     }
-    to_unit(c)
+    c
 }
 
 /// `v` scaled to unit length (a zero vector stays zero).
