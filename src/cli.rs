@@ -64,7 +64,8 @@ pub enum Command {
     /// Train the sentiment head from the labelled data in ../shared/data.
     TrainSentiment(TrainSentimentArgs),
     /// Compare coded answers with a human-coded CSV: per-code precision, recall, F1, kappa;
-    /// micro and macro F1 with 95% bootstrap intervals, at code and outcome level.
+    /// micro and macro F1 with 95% bootstrap intervals, at code and outcome level (the
+    /// codebook's outcomes: codes outside them are scored at code level only).
     Evaluate(EvaluateArgs),
     /// Embed one text per line of FILE and report throughput (benchmarks).
     Embed(EmbedArgs),

@@ -536,8 +536,8 @@ fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::
         "The {n} statements coded by hand that joined the codebook's examples ({path}) were each coded as an answer \
          by the codebook and the other {m} (less any copies of the same text), and compared with their own codes \
          (leave-one-out; `consult codebook --self-test` lists every one): by code, {code}, with {exact:.0}% of \
-         statements given exactly their own codes; by outcome (each sub-outcome counted as its outcome, codes \
-         outside the plan as themselves), {outcome}. These figures are for those statements: they estimate the agreement on this consultation's answers only where \
+         statements given exactly their own codes; by outcome (each sub-outcome counted as its outcome; codes \
+         outside the outcomes are in the by-code figures only), {outcome}. These figures are for those statements: they estimate the agreement on this consultation's answers only where \
          the statements are a checked sample of them (for instance a coded_responses.csv an officer has corrected, \
          given with --examples); otherwise code a sample of these answers by hand and compare with `consult evaluate`.",
         n = x.statements,

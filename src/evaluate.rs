@@ -1,7 +1,7 @@
 //! `consult evaluate`: agreement between coded answers and a human-coded sample.
 
 use std::collections::{BTreeSet, HashMap};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::codebook::Codebook;
 use crate::input::Table;
@@ -156,10 +156,16 @@ pub fn score(pairs: &[Pair], codes: &BTreeSet<String>) -> Report {
     }
 }
 
-/// The pairs and codes at outcome level: each sub-outcome becomes its outcome; a code that
-/// stands alone stays itself.
+/// The pairs and codes at outcome level: each sub-outcome becomes its outcome (an outcome
+/// stays itself). Codes outside the codebook's outcomes (one that stands alone, such as the
+/// default codebook's "plan" or "other", or one it does not know) are scored at code level only:
+/// counted here as outcomes of their own, they made half of the default codebook's ten and
+/// pulled the outcome macro-F1 below the code level's. An answer given outcome 5 that was coded
+/// "other" by hand still counts against outcome 5.
 pub fn to_outcomes(pairs: &[Pair], codes: &BTreeSet<String>, codebook: &Codebook) -> (Vec<Pair>, BTreeSet<String>) {
-    let lift = |set: &BTreeSet<String>| -> BTreeSet<String> { set.iter().map(|c| codebook.outcome_of(c).to_string()).collect() };
+    let lift = |set: &BTreeSet<String>| -> BTreeSet<String> {
+        set.iter().map(|c| codebook.outcome_of(c)).filter(|o| codebook.has_children(o)).map(String::from).collect()
+    };
     (pairs.iter().map(|(p, g)| (lift(p), lift(g))).collect(), lift(codes))
 }
 
@@ -267,7 +273,15 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     if !args.outcomes {
         levels.push(("code", score(&pairs, &codes)));
     }
-    if args.outcomes || outcome_codes != codes {
+    if args.outcomes && outcome_codes.is_empty() {
+        bail!(
+            "{}: none of the codes scored ({}) is an outcome or a sub-outcome of the codebook {}, so there is no outcome level",
+            args.gold.display(),
+            codes.iter().cloned().collect::<Vec<_>>().join(", "),
+            codebook.name
+        );
+    }
+    if !outcome_codes.is_empty() && (args.outcomes || outcome_codes != codes) {
         levels.push(("outcome", score(&outcome_pairs, &outcome_codes)));
     }
     for (level, rep) in &levels {
@@ -307,6 +321,20 @@ mod tests {
         assert!(r.macro_ci.0 <= r.macro_f1 && r.macro_f1 <= r.macro_ci.1, "{:?}", (r.macro_ci, r.macro_f1));
         assert!(r.micro_ci.0 < r.micro_ci.1);
         assert_eq!(score(&pairs, &set("a;b")).macro_ci, r.macro_ci);
+    }
+
+    #[test]
+    fn outcome_level_scores_the_plans_outcomes_only() {
+        let cb = Codebook::default_plan().unwrap();
+        // Hand-coded 5.2 and given 5.1 with "plan": right at outcome level ("plan" is scored by
+        // code only). Hand-coded "other" and given 5.1: wrong, a false outcome 5.
+        let pairs = vec![(set("5.1;plan"), set("5.2")), (set("5.1"), set("other"))];
+        let (lifted, codes) = to_outcomes(&pairs, &set("5.2;other;plan"), &cb);
+        assert_eq!(codes, set("5"));
+        assert_eq!(lifted, vec![(set("5"), set("5")), (set("5"), set(""))]);
+        let r = score(&lifted, &codes);
+        assert_eq!((r.per_code[0].tp, r.per_code[0].fp), (1, 1));
+        assert!((r.macro_f1 - 2.0 / 3.0).abs() < 1e-12 && (r.exact_match - 0.5).abs() < 1e-12);
     }
 
     #[test]

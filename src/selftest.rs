@@ -249,7 +249,8 @@ pub fn leave_one_out(sample: Sample, encoder: &dyn Encoder, settings: &Settings)
 }
 
 /// How the codes given agree with the codes by hand, as `consult evaluate` scores them: at
-/// code level, and at outcome level (each code lifted to its outcome).
+/// code level, and at outcome level (each sub-outcome lifted to its outcome; codes outside the
+/// outcomes at code level only, [`crate::evaluate::to_outcomes`]).
 pub fn agreement(hand: &[HandCoded], codebook: &Codebook) -> (crate::evaluate::Report, crate::evaluate::Report) {
     let pairs: Vec<crate::evaluate::Pair> =
         hand.iter().map(|h| (h.given.iter().map(|a| a.code.clone()).collect(), h.codes.iter().cloned().collect())).collect();

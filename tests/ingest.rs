@@ -338,6 +338,33 @@ fn evaluate_and_train_refuse_a_gold_file_with_a_malformed_row() {
     assert!(!p("heads").exists());
 }
 
+/// The outcome level scores the codebook's outcomes: a sub-outcome counts as its outcome, and
+/// codes outside the outcomes ("plan", "other") are scored by code only, though an outcome given
+/// to an answer coded "other" by hand still counts against it. With --outcomes and no code in an
+/// outcome, there is no outcome level to give: an error says so.
+#[test]
+fn evaluate_scores_the_plans_outcomes_at_outcome_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    std::fs::write(p("coded.csv"), "id,codes\n1,5.1;plan\n2,5.1\n3,other\n").unwrap();
+    std::fs::write(p("gold.csv"), "id,codes\n1,5.2\n2,other\n3,other\n").unwrap();
+    let o = consult(&["evaluate", &p("coded.csv"), &p("gold.csv"), "--csv", &p("out.csv")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("outcome: micro-F1 0.667"), "{out}");
+    let rows = std::fs::read_to_string(p("out.csv")).unwrap();
+    let outcome: Vec<&str> = rows.lines().filter(|l| l.starts_with("outcome,")).collect();
+    // Outcome 5: right on answer 1, wrong on answer 2 (precision 0.5, recall 1), then micro and macro.
+    assert_eq!(outcome.len(), 3, "{rows}");
+    assert!(outcome[0].starts_with("outcome,5,0.5000,1.0000,0.6667,"), "{rows}");
+
+    std::fs::write(p("gold2.csv"), "id,codes\n1,plan\n2,other\n3,other\n").unwrap();
+    let o = consult(&["evaluate", "--outcomes", &p("coded.csv"), &p("gold2.csv")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("{}: none of the codes scored (other, plan) is an outcome or a sub-outcome", p("gold2.csv"))), "{err}");
+}
+
 /// Near-duplicate campaigns on the real model: a template sent with small edits (a word
 /// changed, a sentence or a signature added, case and punctuation lost) is one campaign; a
 /// different answer on the same subject and a repeated short answer are not.
