@@ -360,7 +360,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
     let agreement = match (&trained, &examples_agreement, &codebook.extra_examples) {
         (Some(h), _, _) => agreement_line(&h.meta),
-        (None, Some((by_code, by_outcome)), Some(x)) => Some(examples_agreement_line(x, by_code, by_outcome)),
+        (None, Some((by_code, by_outcome)), Some(x)) => Some(examples_agreement_line(x, by_code, by_outcome.as_ref())),
         _ => None,
     };
     let rep = report::Report {
@@ -412,7 +412,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
                          "method": "leave-one-out: each hand-coded statement coded by the codebook and the other statements",
                          "statements": c.items,
                          "code": agreement_json(c),
-                         "outcome": agreement_json(o),
+                         "outcome": o.as_ref().map(agreement_json),
                      }))},
         "classifier": match &trained {
             None => json!({"method": "zero-shot", "settings": settings}),
@@ -525,7 +525,7 @@ fn agreement_line(meta: &serde_json::Value) -> Option<String> {
 }
 
 /// The hand-coded statements' leave-one-out agreement, as the methods note gives it.
-fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::evaluate::Report, by_outcome: &crate::evaluate::Report) -> String {
+fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::evaluate::Report, by_outcome: Option<&crate::evaluate::Report>) -> String {
     let f = |r: &crate::evaluate::Report| {
         format!(
             "micro-F1 {:.2} (95% CI {:.2} to {:.2}), macro-F1 {:.2} ({:.2} to {:.2})",
@@ -536,8 +536,8 @@ fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::
         "The {n} statements coded by hand that joined the codebook's examples ({path}) were each coded as an answer \
          by the codebook and the other {m} (less any copies of the same text), and compared with their own codes \
          (leave-one-out; `consult codebook --self-test` lists every one): by code, {code}, with {exact:.0}% of \
-         statements given exactly their own codes; by outcome (each sub-outcome counted as its outcome; codes \
-         outside the outcomes are in the by-code figures only), {outcome}. These figures are for those statements: they estimate the agreement on this consultation's answers only where \
+         statements given exactly their own codes{outcome}. These figures are for those statements: they \
+         estimate the agreement on this consultation's answers only where \
          the statements are a checked sample of them (for instance a coded_responses.csv an officer has corrected, \
          given with --examples); otherwise code a sample of these answers by hand and compare with `consult evaluate`.",
         n = x.statements,
@@ -546,7 +546,11 @@ fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::
         m = x.statements.saturating_sub(1),
         code = f(by_code),
         exact = 100.0 * by_code.exact_match,
-        outcome = f(by_outcome),
+        outcome = by_outcome.map_or(String::new(), |o| format!(
+            "; by outcome (each sub-outcome counted as its outcome; codes outside the outcomes are in the by-code \
+             figures only), {}",
+            f(o)
+        )),
     )
 }
 
@@ -765,7 +769,9 @@ pub fn codebook(check: Option<&Path>, self_test: bool, examples: Option<&Path>, 
             );
             let (by_code, by_outcome) = crate::selftest::agreement(&report.hand_coded, &cb);
             print!("{}", crate::evaluate::report_text("code", &by_code));
-            print!("{}", crate::evaluate::report_text("outcome", &by_outcome));
+            if let Some(o) = &by_outcome {
+                print!("{}", crate::evaluate::report_text("outcome", o));
+            }
         }
     }
     Ok(())

@@ -250,11 +250,13 @@ pub fn leave_one_out(sample: Sample, encoder: &dyn Encoder, settings: &Settings)
 
 /// How the codes given agree with the codes by hand, as `consult evaluate` scores them: at
 /// code level, and at outcome level (each sub-outcome lifted to its outcome; codes outside the
-/// outcomes at code level only, [`crate::evaluate::to_outcomes`]).
-pub fn agreement(hand: &[HandCoded], codebook: &Codebook) -> (crate::evaluate::Report, crate::evaluate::Report) {
+/// outcomes at code level only, [`crate::evaluate::to_outcomes`]; none when no code is in an
+/// outcome).
+pub fn agreement(hand: &[HandCoded], codebook: &Codebook) -> (crate::evaluate::Report, Option<crate::evaluate::Report>) {
     let pairs: Vec<crate::evaluate::Pair> =
         hand.iter().map(|h| (h.given.iter().map(|a| a.code.clone()).collect(), h.codes.iter().cloned().collect())).collect();
     let codes: std::collections::BTreeSet<String> = pairs.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
     let (outcome_pairs, outcome_codes) = crate::evaluate::to_outcomes(&pairs, &codes, codebook);
-    (crate::evaluate::score(&pairs, &codes), crate::evaluate::score(&outcome_pairs, &outcome_codes))
+    let by_outcome = (!outcome_codes.is_empty()).then(|| crate::evaluate::score(&outcome_pairs, &outcome_codes));
+    (crate::evaluate::score(&pairs, &codes), by_outcome)
 }
