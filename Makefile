@@ -7,7 +7,7 @@ BIN := target/release/consult
 SHARED ?= ../shared
 export CARGO_TERM_COLOR := never
 
-.PHONY: setup setup-render build sentiment-model codebook-examples demo test bench bench-setup train-sentiment reference-vectors clean-reports
+.PHONY: setup setup-render build sentiment-model codebook-examples demo test lint bench bench-setup train-sentiment reference-vectors clean-reports
 
 setup:
 	bash scripts/setup-venv.sh
@@ -49,9 +49,14 @@ demo: sentiment-model codebook-examples
 	  --by "Are you responding as..." --by District --out reports/demo
 	@echo "demo: wrote reports/demo/ (summary.md, report.html, tables.xlsx, report.docx, coded_responses.csv, tables/, run.json)"
 
-# The whole suite: unit tests and integration tests on the real model and real data.
+# The whole suite: unit tests and integration tests on the real model and real data, then
+# clippy with warnings as errors (a check build: about two minutes on a clean clone).
 test: sentiment-model codebook-examples setup-render
 	$(CARGO) test --release --locked -- --test-threads=1
+	$(MAKE) lint
+
+lint:
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 
 train-sentiment: build
 	$(BIN) train-sentiment --data $(SHARED)/data --out models/sentiment/head.json

@@ -395,7 +395,8 @@ pub fn code_responses(
         })
     };
     // Per coded response: the slots of its whole (one, or its segments) and of its codes' pieces.
-    let jobs: Vec<Option<(Vec<usize>, Vec<Option<usize>>)>> = out
+    type Slots = (Vec<usize>, Vec<Option<usize>>);
+    let jobs: Vec<Option<Slots>> = out
         .iter()
         .zip(&pieces_of)
         .map(|(r, p)| {

@@ -660,7 +660,7 @@ fn prepare_out_dir(out: &Path, input: &Path, force: bool) -> Result<()> {
     for e in entries {
         let name = e?.file_name().to_string_lossy().into_owned();
         let ours = OUR_OUTPUTS.contains(&name.as_str()) || name.ends_with(".tmp~");
-        if !force && !(earlier_run && ours) {
+        if !(force || earlier_run && ours) {
             bail!(InputError(format!(
                 "{}: the output folder already holds {name:?}, which is not from an earlier consult run; \
                  choose an empty folder or pass --force",

@@ -151,9 +151,9 @@ pub fn shape_headers(head: &[Vec<String>], forced: Option<usize>) -> (usize, Vec
                 let mut parts: Vec<&str> = filled.iter().map(|row| row[c].as_str()).filter(|s| !s.is_empty()).collect();
                 parts.dedup();
                 let sub = cell(n - 1, c);
-                if !sub.is_empty() && !(MONKEY_SINGLE.contains(&sub.to_lowercase().as_str()) && !parts.is_empty())
-                    && parts.last() != Some(&sub)
-                {
+                // SurveyMonkey's "Response" under a question adds nothing to the question's name.
+                let bare_response = MONKEY_SINGLE.contains(&sub.to_lowercase().as_str()) && !parts.is_empty();
+                if !sub.is_empty() && !bare_response && parts.last() != Some(&sub) {
                     parts.push(sub);
                 }
                 parts.join(" - ")

@@ -215,7 +215,7 @@ impl MiniLm {
 
     /// Embeds `texts` as one batch in the order given (no sorting): the reference path.
     pub fn embed_in_order(&self, texts: &[&str]) -> Result<Vec<Embedding>> {
-        Ok(lock(&self.workers[0]).encode(texts).context("encoding a batch")?)
+        lock(&self.workers[0]).encode(texts).context("encoding a batch")
     }
 
     /// Token count of each text as the model sees it (including [CLS] and [SEP], truncated).
@@ -433,7 +433,7 @@ fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
 /// product (matrixmultiply picks AVX-512/AVX2 at run time).
 pub fn dots_with(rows: &[&[f32]], b: &[f32], n: usize) -> Vec<f32> {
     let m = rows.len();
-    let dim = if n == 0 { 0 } else { b.len() / n };
+    let dim = b.len().checked_div(n).unwrap_or(0);
     let mut a: Vec<f32> = Vec::with_capacity(m * dim);
     for v in rows {
         assert_eq!(v.len(), dim, "vectors of different dimensions");

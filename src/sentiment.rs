@@ -91,8 +91,8 @@ impl Head {
 
     pub fn probs(&self, x: &[f32]) -> [f32; GRADES] {
         let mut z = [0f32; GRADES];
-        for k in 0..GRADES {
-            z[k] = self.bias[k] + self.weights[k].iter().zip(x).map(|(w, v)| w * v).sum::<f32>();
+        for ((z, b), w) in z.iter_mut().zip(&self.bias).zip(&self.weights) {
+            *z = b + w.iter().zip(x).map(|(w, v)| w * v).sum::<f32>();
         }
         softmax(&mut z);
         z
@@ -114,6 +114,7 @@ impl Prediction {
 /// The sentiment model: the fine-tuned encoder ([`TunedSentiment`], made by
 /// `consult train-sentiment --tune`) when it is there, else the head over frozen sentence
 /// embeddings. Both give the five grade probabilities of a (question, text) pair.
+#[allow(clippy::large_enum_variant)] // one per run: boxing the tuned model would buy nothing
 pub enum Model {
     Head(Head),
     Tuned(TunedSentiment),

@@ -56,8 +56,12 @@ fn tool(name: &str) -> bool {
 
 // ---------------------------------------------------------------- PII (issue 9, part 5)
 
-/// Planted personal data in sentences: (sentence, the planted strings that must go).
-fn planted() -> Vec<(String, Vec<String>, Vec<(String, String)>)> {
+/// A sentence with planted personal data, the planted strings that must go, and the
+/// respondent's personal columns (header, value) the redaction is given.
+type Planted = (String, Vec<String>, Vec<(String, String)>);
+
+/// Planted personal data in sentences.
+fn planted() -> Vec<Planted> {
     let mut out = Vec::new();
     let locals = ["jo.bloggs", "sam_smith84", "a.n.other+consult", "PATEL.R", "info", "m-jones"];
     let domains = ["example.com", "example.org.uk", "council.gov.uk", "mail.example.co.uk", "btinternet.com"];

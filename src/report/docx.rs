@@ -120,6 +120,7 @@ fn table(t: &TableData, number: usize) -> Vec<DocxPart> {
     parts
 }
 
+#[allow(clippy::large_enum_variant)] // a report's few hundred parts: boxing each paragraph buys nothing
 enum DocxPart {
     P(Paragraph),
     T(Table),
