@@ -67,6 +67,10 @@ pub enum Command {
     /// micro and macro F1 with 95% bootstrap intervals, at code and outcome level (the
     /// codebook's outcomes: codes outside them are scored at code level only).
     Evaluate(EvaluateArgs),
+    /// Draw a random sample of a run's coded answers (per question, a campaign's copies once)
+    /// for an officer to code by hand, as CSV or XLSX with an empty codes column: then
+    /// `evaluate` gives this consultation's agreement with people.
+    Sample(SampleArgs),
     /// Embed one text per line of FILE and report throughput (benchmarks).
     Embed(EmbedArgs),
     /// Score the tone of every text in one column: writes id, tone, score and the five grade
@@ -337,6 +341,24 @@ pub struct EvaluateArgs {
     /// Write the per-code figures here as CSV.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SampleArgs {
+    /// coded_responses.csv from `consult analyse`.
+    pub coded: PathBuf,
+    /// Write the sample here: .xlsx (with a sheet of the codes to choose from) or .csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// How many answers to draw (all of them when there are fewer).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub n: u64,
+    /// Seed of the draw: the same seed and file give the same sample.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Codebook whose codes the XLSX lists (default: embedded).
+    #[arg(long)]
+    pub codebook: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

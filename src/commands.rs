@@ -539,7 +539,8 @@ fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::
          statements given exactly their own codes{outcome}. These figures are for those statements: they \
          estimate the agreement on this consultation's answers only where \
          the statements are a checked sample of them (for instance a coded_responses.csv an officer has corrected, \
-         given with --examples); otherwise code a sample of these answers by hand and compare with `consult evaluate`.",
+         given with --examples); otherwise code a sample of these answers by hand (`consult sample` draws one) and \
+         compare with `consult evaluate`.",
         n = x.statements,
         // The default codebook's file is recorded as "default (PATH)".
         path = x.path.strip_prefix("default (").and_then(|p| p.strip_suffix(')')).unwrap_or(&x.path),

@@ -256,10 +256,11 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
         }
     }
     let mut pairs = Vec::new();
-    let mut missing = 0;
+    let (mut missing, mut uncoded) = (0, 0);
     let mut all_codes = BTreeSet::new();
     for r in &gold.rows {
         let g = split_codes(&r.fields[g_codes]);
+        uncoded += usize::from(g.is_empty());
         all_codes.extend(g.iter().cloned());
         match predicted.get(&key(r, g_id, gq)) {
             Some(p) => pairs.push((p.clone(), g)),
@@ -267,6 +268,13 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
         }
     }
     println!("Items compared: {} ({} gold items had no coded answer)", pairs.len(), missing);
+    if uncoded > 0 {
+        // A sample not yet coded to the end would otherwise pass for answers no code fits.
+        println!(
+            "{uncoded} gold items carry no code: they count as answers no code fits (any code given them is a false \
+             positive); code them (the fallback code where none fits) if they are not done yet"
+        );
+    }
     let codes: BTreeSet<String> = if args.only.is_empty() { all_codes } else { args.only.iter().cloned().collect() };
     let (outcome_pairs, outcome_codes) = to_outcomes(&pairs, &codes, &codebook);
     let mut levels: Vec<(&str, Report)> = Vec::new();

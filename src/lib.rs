@@ -21,6 +21,7 @@ pub mod normalise;
 pub mod pii;
 pub mod quotes;
 pub mod report;
+pub mod sample;
 pub mod selftest;
 pub mod sentiment;
 pub mod train;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use consult::cli::{Cli, Command};
-use consult::{commands, evaluate, exit, train};
+use consult::{commands, evaluate, exit, sample, train};
 
 /// glibc's allocator by default hands large freed blocks back to the kernel and maps them
 /// afresh, zeroed, on the next request. libtorch allocates and frees every activation
@@ -48,6 +48,7 @@ fn main() {
         Command::Train(a) => train::train_codes(a),
         Command::TrainSentiment(a) => train::train_sentiment(a),
         Command::Evaluate(a) => evaluate::run(a),
+        Command::Sample(a) => sample::run(a),
         Command::Embed(a) => commands::embed(a),
         Command::Sentiment(a) => commands::sentiment(a),
     };
