@@ -116,6 +116,11 @@ pub struct AnalyseArgs {
     /// A respondent attribute to carry into coded_responses.csv; repeat for several.
     #[arg(long = "by", value_name = "COLUMN")]
     pub by: Vec<String>,
+    /// A sample of this export's answers coded by hand (columns id, codes, and question when
+    /// there are several open questions; `consult sample` draws one): the methods note and
+    /// run.json give how this run's codes agree with it, agreement.csv the per-code figures.
+    #[arg(long, value_name = "FILE")]
+    pub check: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Sentiment model: a fine-tuned model folder or a head JSON (default:

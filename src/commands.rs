@@ -177,6 +177,8 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         .enumerate()
         .map(|(i, &c)| Question { key: format!("Q{}", i + 1), column: c, header: table.headers[c].clone() })
         .collect();
+    // A hand-coded sample of these answers, read now so that a fault in it stops the run early.
+    let check_sample = args.check.as_deref().map(|p| crate::evaluate::read_check(p, &codebook, questions.len())).transpose()?;
     prepare_out_dir(&args.out, &args.input, args.force)?;
 
     let t_load = Instant::now();
@@ -238,6 +240,25 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         &args.out.join("coded_responses.csv"),
         &report::coded_responses_csv(&responses, &questions, &by_headers, args.redact_text.then_some((&redactor, &who)))?,
     )?;
+    // How this run's codes agree with the hand-coded sample of its answers, read back from the
+    // coded_responses.csv just written, as `consult evaluate` reads it.
+    let agreement_csv = args.out.join("agreement.csv");
+    let checked = match &check_sample {
+        Some(gold) => {
+            let coded = Table::read_whole(&args.out.join("coded_responses.csv"))?;
+            let examples: std::collections::HashSet<String> = hand_coded.iter().map(|(t, _)| t.clone()).collect();
+            let c = crate::evaluate::check(&coded, gold, &codebook, &examples)?;
+            let mut levels = vec![("code", &c.by_code)];
+            levels.extend(c.by_outcome.as_ref().map(|o| ("outcome", o)));
+            crate::evaluate::write_csv(&agreement_csv, &levels)?;
+            Some(c)
+        }
+        None => {
+            // An earlier run's figures do not describe this one.
+            let _ = std::fs::remove_file(&agreement_csv);
+            None
+        }
+    };
     let tables_dir = args.out.join("tables");
     std::fs::create_dir_all(&tables_dir).with_context(|| format!("{}: cannot create", tables_dir.display()))?;
     let accounting = aggregate::accounting_table(table.rows_read(), &counts);
@@ -363,6 +384,10 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         (None, Some((by_code, by_outcome)), Some(x)) => Some(examples_agreement_line(x, by_code, by_outcome.as_ref())),
         _ => None,
     };
+    let agreement = match (&checked, &args.check) {
+        (Some(c), Some(p)) => Some(format!("{}{}", check_agreement_line(p, c), agreement.map_or(String::new(), |a| format!(" {a}")))),
+        _ => agreement,
+    };
     let rep = report::Report {
         title: "Consultation analysis".into(),
         input: args.input.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -414,6 +439,17 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
                          "code": agreement_json(c),
                          "outcome": o.as_ref().map(agreement_json),
                      }))},
+        // Agreement with a hand-coded sample of this export's answers (--check).
+        "check_agreement": match (&checked, &args.check) {
+            (Some(c), Some(p)) => json!({
+                "file": p.display().to_string(),
+                "sha256": crate::model::file_sha256(p)?,
+                "compared": c.compared, "unmatched": c.unmatched, "left_out_as_examples": c.left_out,
+                "code": agreement_json(&c.by_code),
+                "outcome": c.by_outcome.as_ref().map(agreement_json),
+            }),
+            _ => serde_json::Value::Null,
+        },
         "classifier": match &trained {
             None => json!({"method": "zero-shot", "settings": settings}),
             Some(h) => json!({"method": "trained heads", "head": args.head.as_ref().map(|p| p.display().to_string()), "meta": h.meta}),
@@ -555,6 +591,37 @@ fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::
     )
 }
 
+/// How this run's codes agree with a hand-coded sample of its answers, as the methods note gives it.
+fn check_agreement_line(path: &Path, c: &crate::evaluate::Checked) -> String {
+    let f = |r: &crate::evaluate::Report| {
+        format!(
+            "micro-F1 {:.2} (95% CI {:.2} to {:.2}), macro-F1 {:.2} ({:.2} to {:.2})",
+            r.micro_f1, r.micro_ci.0, r.micro_ci.1, r.macro_f1, r.macro_ci.0, r.macro_ci.1
+        )
+    };
+    let mut s = format!(
+        "On this consultation: {n} of its answers, coded by hand ({file}), were compared with the codes this run gave \
+         them: by code, {code}, with {exact:.0}% given exactly the same codes{outcome}. agreement.csv has each code's \
+         precision, recall, F1 and kappa.",
+        n = c.compared,
+        file = path.display(),
+        code = f(&c.by_code),
+        exact = 100.0 * c.by_code.exact_match,
+        outcome = c.by_outcome.as_ref().map_or(String::new(), |o| format!("; by outcome, {}", f(o))),
+    );
+    if c.left_out > 0 {
+        s.push_str(&format!(
+            " {} answers of the sample are also among the hand-coded examples and are left out of these figures \
+             (they would be compared with themselves).",
+            c.left_out
+        ));
+    }
+    if c.unmatched > 0 {
+        s.push_str(&format!(" {} rows of the sample matched no answer of this run and are left out.", c.unmatched));
+    }
+    s
+}
+
 /// An agreement report's headline figures, for run.json.
 fn agreement_json(r: &crate::evaluate::Report) -> serde_json::Value {
     let round = |v: f64| (v * 1e4).round() / 1e4;
@@ -628,7 +695,7 @@ fn write_rejected(path: &Path, table: &Table) -> Result<()> {
 /// What a folder written by `consult analyse` may hold; anything else makes a non-empty
 /// `--out` suspect (someone else's files), and `analyse` refuses it without `--force`.
 const OUR_OUTPUTS: &[&str] = &[RUN_MARKER, "coded_responses.csv", "summary.md", "run.json", "timings.json", "rejected.csv",
-    "tables", "report.html", "tables.xlsx", "report.docx"];
+    "tables", "report.html", "tables.xlsx", "report.docx", "agreement.csv"];
 
 /// Written into `--out` before anything else, so a folder left by an interrupted run is
 /// known as consult's.

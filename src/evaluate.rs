@@ -228,11 +228,23 @@ fn write_rows(w: &mut csv::Writer<std::fs::File>, level: &str, rep: &Report) -> 
     Ok(())
 }
 
-pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
-    let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
-    let coded = Table::read_whole(&args.coded)?;
-    let gold = Table::read_whole(&args.gold)?;
-    let (c_id, g_id) = (coded.column("id")?, gold.column(&args.gold_id)?);
+/// Coded answers matched with a hand-coded sample.
+pub struct Comparison {
+    /// (codes given, codes by hand) per gold item that has a coded answer.
+    pub pairs: Vec<Pair>,
+    /// Each pair's answer text, as the coded file gives it.
+    pub texts: Vec<String>,
+    /// Every code the gold items carry.
+    pub gold_codes: BTreeSet<String>,
+    /// Gold items with no coded answer, and gold items that carry no code.
+    pub missing: usize,
+    pub uncoded: usize,
+}
+
+/// Matches `coded` (a coded_responses.csv) with `gold` by id, and by question when the gold
+/// file has the question column: the columns are `id`, `codes` and `question` unless named.
+pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gold_question: &str) -> Result<Comparison> {
+    let (c_id, g_id) = (coded.column("id")?, gold.column(gold_id)?);
     let key = |r: &crate::input::Row, id_col: usize, q: Option<usize>| -> String {
         let id = r.fields[id_col].trim().to_string();
         match q {
@@ -240,33 +252,139 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
             None => id,
         }
     };
-    let gq = gold.headers.iter().position(|h| h == &args.gold_question);
+    let gq = gold.headers.iter().position(|h| h == gold_question);
     let cq = if gq.is_some() { Some(coded.column("question")?) } else { None };
     let c_codes = coded.column("codes")?;
-    let g_codes = gold.column(&args.gold_codes)?;
+    let c_text = coded.column("text").ok();
+    let g_codes = gold.column(gold_codes)?;
     let status = coded.column("status").ok();
     // A blank or rejected answer counts as coded with nothing: the tool gave it no code.
     // When an id has several rows (one per question), a coded row wins over a blank one.
-    let mut predicted: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut predicted: HashMap<String, (BTreeSet<String>, &str)> = HashMap::new();
     for r in &coded.rows {
         let codes = if status.is_some_and(|s| r.fields[s] != "coded") { BTreeSet::new() } else { split_codes(&r.fields[c_codes]) };
         let k = key(r, c_id, cq);
         if !codes.is_empty() || !predicted.contains_key(&k) {
-            predicted.insert(k, codes);
+            predicted.insert(k, (codes, c_text.map_or("", |c| r.fields[c].as_str())));
         }
     }
-    let mut pairs = Vec::new();
-    let (mut missing, mut uncoded) = (0, 0);
-    let mut all_codes = BTreeSet::new();
+    let mut cmp = Comparison { pairs: Vec::new(), texts: Vec::new(), gold_codes: BTreeSet::new(), missing: 0, uncoded: 0 };
     for r in &gold.rows {
         let g = split_codes(&r.fields[g_codes]);
-        uncoded += usize::from(g.is_empty());
-        all_codes.extend(g.iter().cloned());
+        cmp.uncoded += usize::from(g.is_empty());
+        cmp.gold_codes.extend(g.iter().cloned());
         match predicted.get(&key(r, g_id, gq)) {
-            Some(p) => pairs.push((p.clone(), g)),
-            None => missing += 1,
+            Some((p, text)) => {
+                cmp.pairs.push((p.clone(), g));
+                cmp.texts.push(text.to_string());
+            }
+            None => cmp.missing += 1,
         }
     }
+    Ok(cmp)
+}
+
+/// By code, and by outcome when some scored code is in an outcome: the two levels `consult
+/// evaluate` gives, over `codes`.
+pub fn levels(pairs: &[Pair], codes: &BTreeSet<String>, codebook: &Codebook) -> (Report, Option<Report>) {
+    let (outcome_pairs, outcome_codes) = to_outcomes(pairs, codes, codebook);
+    (score(pairs, codes), (!outcome_codes.is_empty()).then(|| score(&outcome_pairs, &outcome_codes)))
+}
+
+/// Writes the per-code figures of each level as CSV (`consult evaluate --csv`).
+pub fn write_csv(path: &std::path::Path, levels: &[(&str, &Report)]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("{}: cannot write", path.display()))?;
+    w.write_record(["level", "code", "precision", "recall", "f1", "kappa", "support", "ci_low", "ci_high"])?;
+    for (level, rep) in levels {
+        write_rows(&mut w, level, rep)?;
+    }
+    w.flush().with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+/// A hand-coded sample of a run's own answers (`consult analyse --check`), read and checked
+/// before the run: columns `id` and `codes`, and `question` when the export has several open
+/// questions (as `consult sample` writes them); every row coded, with codes of `codebook`.
+pub fn read_check(path: &std::path::Path, codebook: &Codebook, questions: usize) -> Result<Table> {
+    let t = Table::read_whole(path)?;
+    t.column("id")?;
+    let codes = t.column("codes")?;
+    if questions > 1 && t.column("question").is_err() {
+        bail!(
+            "{}: no question column; with {questions} open questions each row must say which question's answer it \
+             codes (Q1, Q2, ... as in coded_responses.csv; `consult sample` writes it)",
+            path.display()
+        );
+    }
+    if t.rows.is_empty() {
+        bail!("{}: no rows", path.display());
+    }
+    for r in &t.rows {
+        let given = split_codes(&r.fields[codes]);
+        if given.is_empty() {
+            bail!(
+                "{}: line {}, column codes: no code; code every answer of the sample (\"{}\" where none fits)",
+                path.display(),
+                r.line,
+                codebook.fallback
+            );
+        }
+        if let Some(c) = given.iter().find(|c| codebook.get(c).is_none()) {
+            bail!("{}: line {}, column codes: code {c:?} is not in the codebook {}", path.display(), r.line, codebook.source);
+        }
+    }
+    Ok(t)
+}
+
+/// How a run's codes agree with a hand-coded sample of its answers.
+pub struct Checked {
+    /// Sample rows compared, rows that matched no answer of the run, and answers left out for
+    /// being among the hand-coded examples too (scored against themselves, they would agree).
+    pub compared: usize,
+    pub unmatched: usize,
+    pub left_out: usize,
+    pub by_code: Report,
+    pub by_outcome: Option<Report>,
+}
+
+/// Compares the run's `coded` answers with the sample `gold` ([`read_check`]), leaving out the
+/// answers whose text is among `examples` (tidied statements the classifier compares with).
+pub fn check(coded: &Table, gold: &Table, codebook: &Codebook, examples: &std::collections::HashSet<String>) -> Result<Checked> {
+    let cmp = compare(coded, gold, "id", "codes", "question")?;
+    if cmp.pairs.is_empty() {
+        bail!(
+            "{}: none of its {} rows matches an answer of this run by id{}; it must be a sample of this export's answers \
+             (`consult sample`)",
+            gold.path.display(),
+            gold.rows.len(),
+            if gold.column("question").is_ok() { " and question" } else { "" }
+        );
+    }
+    let pairs: Vec<Pair> = cmp
+        .pairs
+        .iter()
+        .zip(&cmp.texts)
+        .filter(|(_, t)| !examples.contains(&crate::normalise::tidy(t)))
+        .map(|(p, _)| p.clone())
+        .collect();
+    if pairs.is_empty() {
+        bail!(
+            "{}: every answer of the sample is also among the hand-coded examples, so the codes given to it cannot be \
+             checked against it; the methods note's leave-one-out figure is their agreement (or give --check a sample \
+             not used with --examples)",
+            gold.path.display()
+        );
+    }
+    let (by_code, by_outcome) = levels(&pairs, &cmp.gold_codes, codebook);
+    Ok(Checked { compared: pairs.len(), unmatched: cmp.missing, left_out: cmp.pairs.len() - pairs.len(), by_code, by_outcome })
+}
+
+pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
+    let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
+    let coded = Table::read_whole(&args.coded)?;
+    let gold = Table::read_whole(&args.gold)?;
+    let Comparison { pairs, gold_codes: all_codes, missing, uncoded, .. } =
+        compare(&coded, &gold, &args.gold_id, &args.gold_codes, &args.gold_question)?;
     println!("Items compared: {} ({} gold items had no coded answer)", pairs.len(), missing);
     if uncoded > 0 {
         // A sample not yet coded to the end would otherwise pass for answers no code fits.
@@ -296,11 +414,7 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
         print_report(level, rep);
     }
     if let Some(p) = &args.csv {
-        let mut w = csv::Writer::from_path(p).with_context(|| format!("{}: cannot write", p.display()))?;
-        w.write_record(["level", "code", "precision", "recall", "f1", "kappa", "support", "ci_low", "ci_high"])?;
-        for (level, rep) in &levels {
-            write_rows(&mut w, level, rep)?;
-        }
+        write_csv(p, &levels.iter().map(|(l, r)| (*l, r)).collect::<Vec<_>>())?;
     }
     Ok(())
 }

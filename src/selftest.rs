@@ -256,7 +256,5 @@ pub fn agreement(hand: &[HandCoded], codebook: &Codebook) -> (crate::evaluate::R
     let pairs: Vec<crate::evaluate::Pair> =
         hand.iter().map(|h| (h.given.iter().map(|a| a.code.clone()).collect(), h.codes.iter().cloned().collect())).collect();
     let codes: std::collections::BTreeSet<String> = pairs.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
-    let (outcome_pairs, outcome_codes) = crate::evaluate::to_outcomes(&pairs, &codes, codebook);
-    let by_outcome = (!outcome_codes.is_empty()).then(|| crate::evaluate::score(&outcome_pairs, &outcome_codes));
-    (crate::evaluate::score(&pairs, &codes), by_outcome)
+    crate::evaluate::levels(&pairs, &codes, codebook)
 }

@@ -630,3 +630,108 @@ fn codebook_self_test_leaves_out_every_copy_of_a_statement() {
     assert_eq!(buses[4], "8", "{stdout}");
     assert!(buses[1].parse::<f64>().unwrap() <= 3.0 / 8.0, "{stdout}");
 }
+
+/// Runs `consult` from the repository root.
+fn consult_in_repo(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("consult").unwrap().current_dir(common::repo()).args(args).output().unwrap()
+}
+
+/// Writes rows as CSV.
+fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(header).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// The officer's loop on the real model: `consult sample` draws answers, an officer codes them
+/// (here: as the tool did, but for one answer), and `analyse --check` reports the agreement in
+/// the methods note and run.json, the same figures `consult evaluate` gives, with agreement.csv
+/// beside them. Answers that are also hand-coded examples are left out; a sample row with no
+/// code, a code not in the codebook or no question column stops the run before it starts.
+#[test]
+fn analyse_check_reports_agreement_with_a_hand_coded_sample_of_its_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n);
+    let s = |p: std::path::PathBuf| p.display().to_string();
+    let cache = s(d("cache"));
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["analyse", FIXTURE, "--quiet", "--cache", &cache, "--out"];
+        let out = s(d(out));
+        args.push(&out);
+        args.extend_from_slice(extra);
+        consult_in_repo(&args)
+    };
+    assert!(run("run1", &[]).status.success());
+    let o = consult_in_repo(&["sample", &s(d("run1/coded_responses.csv")), "--out", &s(d("sample.csv")), "--n", "30"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, coded) = read_csv(&d("run1/coded_responses.csv"));
+    let (_, sample) = read_csv(&d("sample.csv"));
+    assert_eq!(sample.len(), 30);
+    let codes_of = |id: &str, q: &str| coded.iter().find(|r| r[0] == id && r[2] == q).unwrap()[7].clone();
+    // Coded by hand as the tool coded them, but for the first answer the tool did not call "other".
+    let changed = sample.iter().position(|r| codes_of(&r[0], &r[1]) != "other").unwrap();
+    let filled: Vec<Vec<String>> = sample
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let codes = if k == changed { "other".to_string() } else { codes_of(&r[0], &r[1]) };
+            vec![r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone(), codes]
+        })
+        .collect();
+    let header = ["id", "question", "question_text", "text", "codes"];
+    write_csv(&d("filled.csv"), &header, &filled);
+
+    let o = run("run2", &["--check", &s(d("filled.csv"))]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d("run2/run.json")).unwrap()).unwrap();
+    let c = &json["check_agreement"];
+    assert_eq!((c["compared"].as_u64(), c["unmatched"].as_u64(), c["left_out_as_examples"].as_u64()), (Some(30), Some(0), Some(0)));
+    assert_eq!(c["code"]["exact_match"].as_f64(), Some(0.9667), "{c}");
+    // The same figure `consult evaluate` prints for the run and the sample.
+    let o = consult_in_repo(&["evaluate", &s(d("run2/coded_responses.csv")), &s(d("filled.csv"))]);
+    let printed = String::from_utf8_lossy(&o.stdout);
+    let micro = printed.lines().find_map(|l| l.strip_prefix("code: micro-F1 ")).unwrap()[..5].to_string();
+    assert_eq!(format!("{:.3}", c["code"]["micro_f1"].as_f64().unwrap()), micro, "{printed}");
+    let summary = std::fs::read_to_string(d("run2/summary.md")).unwrap();
+    assert!(summary.contains(&format!("On this consultation: 30 of its answers, coded by hand ({})", s(d("filled.csv")))), "{summary}");
+    let (h, rows) = read_csv(&d("run2/agreement.csv"));
+    assert_eq!(h[..3], ["level", "code", "precision"]);
+    assert!(rows.iter().any(|r| r[0] == "code" && r[1] == "micro") && rows.iter().any(|r| r[0] == "outcome" && r[1] == "macro"));
+
+    // A later run without --check leaves no agreement.csv from this one.
+    assert!(run("run2", &[]).status.success());
+    assert!(!d("run2/agreement.csv").exists());
+
+    // An answer of the sample that is also a hand-coded example is left out (with its copies).
+    let text = &filled[0][3];
+    let copies = filled.iter().filter(|r| &r[3] == text).count() as u64;
+    write_csv(&d("examples.csv"), &["text", "codes"], &[vec![text.clone(), "5.2".into()]]);
+    let o = run("run3", &["--check", &s(d("filled.csv")), "--examples", &s(d("examples.csv"))]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d("run3/run.json")).unwrap()).unwrap();
+    assert_eq!(json["check_agreement"]["left_out_as_examples"].as_u64(), Some(copies));
+    assert_eq!(json["check_agreement"]["compared"].as_u64(), Some(30 - copies));
+
+    // Faults in the sample stop the run before it starts, naming file, line and column.
+    let mut bad = filled.clone();
+    bad[0][4] = String::new();
+    write_csv(&d("uncoded.csv"), &header, &bad);
+    bad[0][4] = "5.9".into();
+    write_csv(&d("unknown.csv"), &header, &bad);
+    let no_question: Vec<Vec<String>> = filled.iter().map(|r| vec![r[0].clone(), r[4].clone()]).collect();
+    write_csv(&d("noquestion.csv"), &["id", "codes"], &no_question);
+    for (file, says) in [
+        ("uncoded.csv", "uncoded.csv: line 2, column codes: no code; code every answer of the sample (\"other\" where none fits)"),
+        ("unknown.csv", "unknown.csv: line 2, column codes: code \"5.9\" is not in the codebook"),
+        ("noquestion.csv", "noquestion.csv: no question column; with 5 open questions each row must say which"),
+    ] {
+        let o = run("run4", &["--check", &s(d(file))]);
+        assert_eq!(o.status.code(), Some(1), "{file}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{file}: {err}");
+        assert!(!d("run4").exists(), "{file}: nothing written");
+    }
+}

@@ -410,8 +410,9 @@ pub fn methods_note(
         match agreement {
             Some(a) => format!("Agreement with people. {a}"),
             None => "Agreement with people. The codes of this run were not checked against a sample of these \
-                     answers coded by hand: before publication, code a sample by hand and compare with `consult \
-                     evaluate` (per-code precision, recall, F1 and kappa)."
+                     answers coded by hand: before publication, draw one with `consult sample`, code it by hand and \
+                     run again with --check FILE (or compare with `consult evaluate`: per-code precision, recall, F1 \
+                     and kappa)."
                 .into(),
         },
         "Bases. Percentages are of respondents who gave a substantive answer to that question (the base shown \
