@@ -309,7 +309,8 @@ pub fn read_check(path: &std::path::Path, codebook: &Codebook, questions: usize)
     let t = Table::read_whole(path)?;
     t.column("id")?;
     let codes = t.column("codes")?;
-    if questions > 1 && t.column("question").is_err() {
+    // Matched as `compare` matches: by the header `question` exactly.
+    if questions > 1 && !t.headers.iter().any(|h| h == "question") {
         bail!(
             "{}: no question column; with {questions} open questions each row must say which question's answer it \
              codes (Q1, Q2, ... as in coded_responses.csv; `consult sample` writes it)",
