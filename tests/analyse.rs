@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::read_csv;
+use common::{read_csv, write_csv};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -634,16 +634,6 @@ fn codebook_self_test_leaves_out_every_copy_of_a_statement() {
 /// Runs `consult` from the repository root.
 fn consult_in_repo(args: &[&str]) -> std::process::Output {
     Command::cargo_bin("consult").unwrap().current_dir(common::repo()).args(args).output().unwrap()
-}
-
-/// Writes rows as CSV.
-fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) {
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(header).unwrap();
-    for r in rows {
-        w.write_record(r).unwrap();
-    }
-    w.flush().unwrap();
 }
 
 /// The officer's loop on the real model: `consult sample` draws answers, an officer codes them

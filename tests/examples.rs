@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::read_csv;
+use common::{read_csv, write_csv as write};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,14 +14,6 @@ use assert_cmd::prelude::*;
 
 const SUB: &str = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4";
 
-fn write(path: &Path, header: &[&str], rows: &[Vec<String>]) {
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(header).unwrap();
-    for r in rows {
-        w.write_record(r).unwrap();
-    }
-    w.flush().unwrap();
-}
 
 /// Sub-outcome micro- and macro-F1 of a run's coded answers against the gold file.
 fn f1(coded: &Path, gold: &Path, out: &Path) -> (f64, f64) {

@@ -25,6 +25,16 @@ pub fn model() -> std::sync::MutexGuard<'static, MiniLm> {
     .unwrap_or_else(|e| e.into_inner())
 }
 
+/// Writes a header and rows as CSV.
+pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(header).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
 /// A CSV file's header and rows, as strings.
 pub fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(p).unwrap();
