@@ -40,6 +40,31 @@ def polis_texts(data):
     return texts
 
 
+def polis_labelled(data, root):
+    """Our hand-coded Polis statements (eval/dev/polis_labels.csv) as (key, text, codes)."""
+    import csv
+    import os
+    texts = polis_texts(data)
+    with open(os.path.join(root, "eval/dev/polis_labels.csv"), encoding="utf-8") as fh:
+        return [(k, texts[k], c) for k, c in ((f"{r['file']}#{r['comment_id'].strip()}", r["codes"]) for r in csv.DictReader(fh))]
+
+
+def manifesto_labelled(data, root):
+    """Our hand-coded manifesto sentences (eval/dev/manifesto_code_labels.csv) as (key, text,
+    codes), their text read from the manifestos in data."""
+    import csv
+    import os
+    out, sentences = [], {}
+    with open(os.path.join(root, "eval/dev/manifesto_code_labels.csv"), encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["file"] not in sentences:  # each manifesto read once
+                with open(os.path.join(data, "manifestos", r["file"]), encoding="utf-8") as mf:
+                    sentences[r["file"]] = list(csv.DictReader(mf))
+            row = sentences[r["file"]][int(r["row"]) - 1]
+            out.append((f"{r['file']}#{r['row']}", tidy(row.get("text") or row.get("content")), r["codes"]))
+    return out
+
+
 def load_fft_sets(d):
     """An NHS FFT split written by bench/fft_sets.py or bench/fft_dev_split.py: the training
     rows (id, question, text, codes), the test answers as (id, text, question), the test

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tomllib
 
-from common import fnv1a, polis_texts, tidy, write_csv as write
+from common import fnv1a, manifesto_labelled, polis_labelled, tidy, write_csv as write
 
 data, out = sys.argv[1], sys.argv[2]
 heads = "--head" in sys.argv[3:]
@@ -46,18 +46,8 @@ def consult(*args):
     subprocess.run([binary, *args], check=True, stdout=None if args[0] == "evaluate" else subprocess.DEVNULL)
 
 
-texts = polis_texts(data)
-with open(os.path.join(root, "eval/dev/polis_labels.csv"), encoding="utf-8") as fh:
-    polis = [(f"{r['file']}#{r['comment_id'].strip()}", r["codes"]) for r in csv.DictReader(fh)]
-polis = [(k, texts[k], c) for k, c in polis]
-manifesto, sentences = [], {}
-with open(os.path.join(root, "eval/dev/manifesto_code_labels.csv"), encoding="utf-8") as fh:
-    for r in csv.DictReader(fh):
-        if r["file"] not in sentences:  # each manifesto read once
-            with open(os.path.join(data, "manifestos", r["file"]), encoding="utf-8") as mf:
-                sentences[r["file"]] = list(csv.DictReader(mf))
-        row = sentences[r["file"]][int(r["row"]) - 1]
-        manifesto.append((f"{r['file']}#{r['row']}", tidy(row.get("text") or row.get("content")), r["codes"]))
+polis = polis_labelled(data, root)
+manifesto = manifesto_labelled(data, root)
 with open(codebook, "rb") as fh:
     book = tomllib.load(fh)
 examples = [(f"example#{c['id']}#{i}", tidy(e), c["id"]) for c in book["codes"] for i, e in enumerate(c.get("examples", []))]
