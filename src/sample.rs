@@ -137,7 +137,8 @@ fn write_xlsx(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
     let mut wb = Workbook::new();
     let head = Format::new().set_bold().set_background_color("F3F2F1").set_border_bottom(FormatBorder::Medium);
     let wrap = Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top);
-    let to_fill = wrap.clone().set_background_color("FFF2CC");
+    // Text format, so that Excel keeps a typed 5.2 as the code "5.2", not a number.
+    let to_fill = wrap.clone().set_background_color("FFF2CC").set_num_format("@");
     let ws = wb.add_worksheet().set_name("Sample")?;
     for (c, h) in HEADERS.iter().enumerate() {
         ws.write_with_format(0, c as u16, *h, &head)?;
