@@ -286,6 +286,14 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     for t in &closed {
         report::write_atomic(&tables_dir.join(format!("{}.csv", t.name)), &report::table_csv(t)?)?;
     }
+    // Agreement with the hand-coded sample, by code: a table for the report's methods section.
+    let agreement_table = checked.as_ref().map(|c| check_table(c, &codebook));
+    match &agreement_table {
+        Some(t) => report::write_atomic(&tables_dir.join(format!("{}.csv", t.name)), &report::table_csv(t)?)?,
+        None => {
+            let _ = std::fs::remove_file(tables_dir.join(format!("{CHECK_TABLE}.csv")));
+        }
+    }
     let mut per_question = Vec::new();
     let by_slugs = crosstab::slugs(&by_headers);
     for (qi, q) in counts.iter().enumerate() {
@@ -400,6 +408,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         questions: per_question,
         methods: report::methods_note(&info.name, &method, &codebook, tone_method_line(&sentiment_model), agreement, args.suppress, args.quotes, &bands, type_col.is_some()),
         notes: report::notes_section(args.suppress),
+        agreement: agreement_table,
     };
     report::write_atomic(&args.out.join("summary.md"), report::summary_md(&rep).as_bytes())?;
     report::write_atomic(&args.out.join("report.html"), report::html::report_html(&rep).as_bytes())?;
@@ -605,8 +614,8 @@ fn check_agreement_line(path: &Path, c: &crate::evaluate::Checked) -> String {
     let mut s = format!(
         "On this consultation: {n} of its answers, coded by hand ({file}), were compared with the codes this run gave \
          them: by code, {code}, with {exact:.0}% given exactly the same codes{outcome}. The macro-F1 averages the \
-         {held} codes the sample holds, so from a small sample it is a rough guide; agreement.csv has each code's \
-         precision, recall, F1 and kappa.",
+         {held} codes the sample holds, so from a small sample it is a rough guide; the table below gives each code's \
+         precision, recall and F1 (agreement.csv adds kappa).",
         n = c.compared,
         file = path.display(),
         code = f(&c.by_code),
@@ -624,6 +633,53 @@ fn check_agreement_line(path: &Path, c: &crate::evaluate::Checked) -> String {
         s.push_str(&format!(" {} rows of the sample matched no answer of this run and are left out.", c.unmatched));
     }
     s
+}
+
+/// The name of the agreement table (tables/agreement_by_code.csv).
+const CHECK_TABLE: &str = "agreement_by_code";
+
+/// The run's agreement with a hand-coded sample, by code in codebook order, for the report:
+/// how many sampled answers people gave each code, and precision, recall and F1 as percentages.
+fn check_table(c: &crate::evaluate::Checked, codebook: &Codebook) -> aggregate::TableData {
+    let order = codebook.order();
+    let mut scores: Vec<&crate::evaluate::CodeScore> = c.by_code.per_code.iter().filter(|s| s.support > 0).collect();
+    scores.sort_by_key(|s| order.get(&s.code).copied().unwrap_or(usize::MAX));
+    // A share with nothing to divide (the run gave the code to none of the sample) is left blank.
+    let pct = |n: usize, d: usize| if d == 0 { String::new() } else { format!("{:.1}%", 100.0 * n as f64 / d as f64) };
+    let rows = scores
+        .iter()
+        .map(|s| {
+            vec![
+                s.code.clone(),
+                codebook.get(&s.code).map_or(String::new(), |x| x.label.clone()),
+                s.support.to_string(),
+                pct(s.tp, s.tp + s.fp),
+                pct(s.tp, s.tp + s.fn_),
+                pct(2 * s.tp, 2 * s.tp + s.fp + s.fn_),
+            ]
+        })
+        .collect();
+    let r = &c.by_code;
+    aggregate::TableData {
+        name: CHECK_TABLE.into(),
+        title: format!("Agreement with people: this run's codes against {} of its answers coded by hand, by code", c.compared),
+        header: ["Code", "Sub-outcome or code", "Coded so by hand", "Precision", "Recall", "F1"].map(String::from).to_vec(),
+        rows,
+        notes: vec![
+            "Precision: of the sampled answers this run gave the code, the share people coded so too. Recall: of \
+             those people coded so, the share this run gave the code. F1: the harmonic mean of the two."
+                .into(),
+            format!(
+                "All codes: micro-F1 {:.2} (95% CI {:.2} to {:.2}); macro-F1 {:.2} over the {} codes shown, a rough guide \
+                 from a small sample. Kappa per code: agreement.csv.",
+                r.micro_f1,
+                r.micro_ci.0,
+                r.micro_ci.1,
+                r.macro_f1,
+                scores.len()
+            ),
+        ],
+    }
 }
 
 /// An agreement report's headline figures, for run.json.

@@ -690,10 +690,18 @@ fn analyse_check_reports_agreement_with_a_hand_coded_sample_of_its_answers() {
     let (h, rows) = read_csv(&d("run2/agreement.csv"));
     assert_eq!(h[..3], ["level", "code", "precision"]);
     assert!(rows.iter().any(|r| r[0] == "code" && r[1] == "micro") && rows.iter().any(|r| r[0] == "outcome" && r[1] == "macro"));
+    // The report's table: one row per code people gave, with how many sampled answers they gave it.
+    assert!(summary.contains("**Agreement with people: this run's codes against 30 of its answers coded by hand, by code**"));
+    let (h, rows) = read_csv(&d("run2/tables/agreement_by_code.csv"));
+    assert_eq!(h, ["Code", "Sub-outcome or code", "Coded so by hand", "Precision", "Recall", "F1"]);
+    let by_hand: usize = filled.iter().map(|r| r[4].split(';').count()).sum();
+    assert_eq!(rows.iter().map(|r| r[2].parse::<usize>().unwrap()).sum::<usize>(), by_hand, "{rows:?}");
+    let other = rows.iter().find(|r| r[0] == "other").unwrap();
+    assert_eq!(other[1], "Other / not about the plan");
 
-    // A later run without --check leaves no agreement.csv from this one.
+    // A later run without --check leaves none of this one's agreement files.
     assert!(run("run2", &[]).status.success());
-    assert!(!d("run2/agreement.csv").exists());
+    assert!(!d("run2/agreement.csv").exists() && !d("run2/tables/agreement_by_code.csv").exists());
 
     // An answer of the sample that is also a hand-coded example is left out (with its copies).
     let text = &filled[0][3];

@@ -189,6 +189,9 @@ pub fn report_docx(r: &Report) -> Result<Vec<u8>> {
             _ => para(p),
         }));
     }
+    if let Some(t) = &r.agreement {
+        add_table(&mut parts, t);
+    }
     parts.push(DocxPart::P(heading("Notes", 2)));
     for note in &r.notes {
         parts.push(DocxPart::P(para(&format!("•\t{note}")).indent(Some(284), Some(docx_rs::SpecialIndentType::Hanging(284)), None, None)));

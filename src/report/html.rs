@@ -208,6 +208,9 @@ pub fn report_html(r: &Report) -> String {
             _ => b += &format!("<p>{}</p>\n", esc(p)),
         }
     }
+    if let Some(t) = &r.agreement {
+        b += &table(t);
+    }
     b += "<h2 id=\"notes\">Notes</h2>\n<ul>";
     for n in &r.notes {
         b += &format!("<li>{}</li>", esc(n));

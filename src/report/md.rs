@@ -99,6 +99,9 @@ pub fn summary_md(r: &Report) -> String {
     for p in &r.methods {
         out += &format!("{p}\n\n");
     }
+    if let Some(t) = &r.agreement {
+        out += &table_md(t);
+    }
     out += "## Notes\n\n";
     for n in &r.notes {
         out += &format!("- {n}\n");

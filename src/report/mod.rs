@@ -228,6 +228,9 @@ pub struct Report {
     pub questions: Vec<QuestionReport>,
     /// Methods note, one paragraph per entry.
     pub methods: Vec<String>,
+    /// Agreement with a hand-coded sample of these answers, by code (`analyse --check`), shown
+    /// after the methods note.
+    pub agreement: Option<TableData>,
     /// Symbols and conventions, one per entry.
     pub notes: Vec<String>,
 }
@@ -242,6 +245,7 @@ impl Report {
             v.push((&q.tones, None));
             v.extend(q.extra.iter().map(|t| (t, None)));
         }
+        v.extend(self.agreement.iter().map(|t| (t, None)));
         v
     }
 }
