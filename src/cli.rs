@@ -68,8 +68,8 @@ pub enum Command {
     /// codebook's outcomes: codes outside them are scored at code level only).
     Evaluate(EvaluateArgs),
     /// Draw a random sample of a run's coded answers (per question, a campaign's copies once)
-    /// for an officer to code by hand, as CSV or XLSX with an empty codes column: then
-    /// `evaluate` gives this consultation's agreement with people.
+    /// for an officer to code by hand, as CSV or XLSX with empty codes and tone columns: then
+    /// `analyse --check` gives this consultation's agreement with people.
     Sample(SampleArgs),
     /// Embed one text per line of FILE and report throughput (benchmarks).
     Embed(EmbedArgs),

@@ -250,6 +250,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             let c = crate::evaluate::check(&coded, gold, &codebook, &examples)?;
             let mut levels = vec![("code", &c.by_code)];
             levels.extend(c.by_outcome.as_ref().map(|o| ("outcome", o)));
+            levels.extend(c.tone.as_ref().map(|t| ("tone", t)));
             crate::evaluate::write_csv(&agreement_csv, &levels)?;
             Some(c)
         }
@@ -456,6 +457,9 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
                 "compared": c.compared, "unmatched": c.unmatched, "left_out_as_examples": c.left_out,
                 "code": agreement_json(&c.by_code),
                 "outcome": c.by_outcome.as_ref().map(agreement_json),
+                "tone": c.tone.as_ref().map(|t| json!({"answers": t.items, "accuracy": (t.micro_f1 * 1e4).round() / 1e4,
+                    "accuracy_ci95": [(t.micro_ci.0 * 1e4).round() / 1e4, (t.micro_ci.1 * 1e4).round() / 1e4],
+                    "macro_f1": (t.macro_f1 * 1e4).round() / 1e4})),
             }),
             _ => serde_json::Value::Null,
         },
@@ -622,6 +626,17 @@ fn check_agreement_line(path: &Path, c: &crate::evaluate::Checked) -> String {
         exact = 100.0 * c.by_code.exact_match,
         outcome = c.by_outcome.as_ref().map_or(String::new(), |o| format!("; by outcome, {}", f(o))),
     );
+    if let Some(t) = &c.tone {
+        s.push_str(&format!(
+            " Tone: of the {} sampled answers given a tone by hand, this run read {:.0}% as people did (95% CI {:.0}% \
+             to {:.0}%; macro-F1 over the tones {:.2}).",
+            t.items,
+            100.0 * t.micro_f1,
+            100.0 * t.micro_ci.0,
+            100.0 * t.micro_ci.1,
+            t.macro_f1
+        ));
+    }
     if c.left_out > 0 {
         s.push_str(&format!(
             " {} answers of the sample are also among the hand-coded examples and are left out of these figures \

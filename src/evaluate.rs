@@ -239,6 +239,9 @@ pub struct Comparison {
     /// Gold items with no coded answer, and gold items that carry no code.
     pub missing: usize,
     pub uncoded: usize,
+    /// (tone read, tone by hand) per gold item with a coded answer and a tone in the gold
+    /// file's `tone` column (positive, neutral, negative or mixed).
+    pub tones: Vec<Pair>,
 }
 
 /// Matches `coded` (a coded_responses.csv) with `gold` by id, and by question when the gold
@@ -256,27 +259,36 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
     let cq = if gq.is_some() { Some(coded.column("question")?) } else { None };
     let c_codes = coded.column("codes")?;
     let c_text = coded.column("text").ok();
+    let c_tone = coded.headers.iter().position(|h| h == "sentiment");
+    let g_tone = gold.headers.iter().position(|h| h == "tone");
     let g_codes = gold.column(gold_codes)?;
     let status = coded.column("status").ok();
     // A blank or rejected answer counts as coded with nothing: the tool gave it no code.
     // When an id has several rows (one per question), a coded row wins over a blank one.
-    let mut predicted: HashMap<String, (BTreeSet<String>, &str)> = HashMap::new();
+    let mut predicted: HashMap<String, (BTreeSet<String>, &str, &str)> = HashMap::new();
     for r in &coded.rows {
         let codes = if status.is_some_and(|s| r.fields[s] != "coded") { BTreeSet::new() } else { split_codes(&r.fields[c_codes]) };
         let k = key(r, c_id, cq);
         if !codes.is_empty() || !predicted.contains_key(&k) {
-            predicted.insert(k, (codes, c_text.map_or("", |c| r.fields[c].as_str())));
+            let field = |c: Option<usize>| c.map_or("", |c| r.fields[c].as_str());
+            predicted.insert(k, (codes, field(c_text), field(c_tone)));
         }
     }
-    let mut cmp = Comparison { pairs: Vec::new(), texts: Vec::new(), gold_codes: BTreeSet::new(), missing: 0, uncoded: 0 };
+    let mut cmp =
+        Comparison { pairs: Vec::new(), texts: Vec::new(), gold_codes: BTreeSet::new(), missing: 0, uncoded: 0, tones: Vec::new() };
     for r in &gold.rows {
         let g = split_codes(&r.fields[g_codes]);
         cmp.uncoded += usize::from(g.is_empty());
         cmp.gold_codes.extend(g.iter().cloned());
         match predicted.get(&key(r, g_id, gq)) {
-            Some((p, text)) => {
+            Some((p, text, tone)) => {
                 cmp.pairs.push((p.clone(), g));
                 cmp.texts.push(text.to_string());
+                let by_hand = g_tone.map_or("", |c| r.fields[c].trim());
+                if !by_hand.is_empty() {
+                    let one = |t: &str| BTreeSet::from([t.trim().to_lowercase()]);
+                    cmp.tones.push((one(tone), one(by_hand)));
+                }
             }
             None => cmp.missing += 1,
         }
@@ -289,6 +301,15 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
 pub fn levels(pairs: &[Pair], codes: &BTreeSet<String>, codebook: &Codebook) -> (Report, Option<Report>) {
     let (outcome_pairs, outcome_codes) = to_outcomes(pairs, codes, codebook);
     (score(pairs, codes), (!outcome_codes.is_empty()).then(|| score(&outcome_pairs, &outcome_codes)))
+}
+
+/// The tones an answer can be read as, and the tone level's figures: one tone per answer on
+/// each side, so micro-F1 is the share read as people read it (accuracy).
+pub const TONES: [&str; 4] = ["positive", "neutral", "negative", "mixed"];
+
+pub fn tone_report(tones: &[Pair]) -> Option<Report> {
+    let present: BTreeSet<String> = tones.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
+    (!tones.is_empty()).then(|| score(tones, &present))
 }
 
 /// Writes the per-code figures of each level as CSV (`consult evaluate --csv`).
@@ -309,6 +330,7 @@ pub fn read_check(path: &std::path::Path, codebook: &Codebook, questions: usize)
     let t = Table::read_whole(path)?;
     t.column("id")?;
     let codes = t.column("codes")?;
+    let tone = t.headers.iter().position(|h| h == "tone");
     // Matched as `compare` matches: by the header `question` exactly.
     if questions > 1 && !t.headers.iter().any(|h| h == "question") {
         bail!(
@@ -333,6 +355,16 @@ pub fn read_check(path: &std::path::Path, codebook: &Codebook, questions: usize)
         if let Some(c) = given.iter().find(|c| codebook.get(c).is_none()) {
             bail!("{}: line {}, column codes: code {c:?} is not in the codebook {}", path.display(), r.line, codebook.source);
         }
+        // The tone column is optional, and so is each row's tone.
+        let tone = tone.map_or("", |c| r.fields[c].trim());
+        if !tone.is_empty() && !TONES.contains(&tone.to_lowercase().as_str()) {
+            bail!(
+                "{}: line {}, column tone: {tone:?} is not a tone; use {} (or leave it empty)",
+                path.display(),
+                r.line,
+                TONES.join(", ")
+            );
+        }
     }
     Ok(t)
 }
@@ -346,6 +378,8 @@ pub struct Checked {
     pub left_out: usize,
     pub by_code: Report,
     pub by_outcome: Option<Report>,
+    /// The tone read against the tone given by hand, where the sample gives one.
+    pub tone: Option<Report>,
 }
 
 /// Compares the run's `coded` answers with the sample `gold` ([`read_check`]), leaving out the
@@ -377,14 +411,15 @@ pub fn check(coded: &Table, gold: &Table, codebook: &Codebook, examples: &std::c
         );
     }
     let (by_code, by_outcome) = levels(&pairs, &cmp.gold_codes, codebook);
-    Ok(Checked { compared: pairs.len(), unmatched: cmp.missing, left_out: cmp.pairs.len() - pairs.len(), by_code, by_outcome })
+    let tone = tone_report(&cmp.tones);
+    Ok(Checked { compared: pairs.len(), unmatched: cmp.missing, left_out: cmp.pairs.len() - pairs.len(), by_code, by_outcome, tone })
 }
 
 pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
     let coded = Table::read_whole(&args.coded)?;
     let gold = Table::read_whole(&args.gold)?;
-    let Comparison { pairs, gold_codes: all_codes, missing, uncoded, .. } =
+    let Comparison { pairs, gold_codes: all_codes, missing, uncoded, tones, .. } =
         compare(&coded, &gold, &args.gold_id, &args.gold_codes, &args.gold_question)?;
     println!("Items compared: {} ({} gold items had no coded answer)", pairs.len(), missing);
     if uncoded > 0 {
@@ -411,6 +446,8 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     if !outcome_codes.is_empty() && (args.outcomes || outcome_codes != codes) {
         levels.push(("outcome", score(&outcome_pairs, &outcome_codes)));
     }
+    // A gold `tone` column: the tone read against the tone given by hand.
+    levels.extend(tone_report(&tones).map(|r| ("tone", r)));
     for (level, rep) in &levels {
         print_report(level, rep);
     }

@@ -1,7 +1,8 @@
 //! `consult sample`: draws a random sample of a run's coded answers for an officer to code by
-//! hand, blind to the tool's codes, so that `consult evaluate` can say how well this
-//! consultation's answers were coded (the field guide's "agreement with a human-coded
-//! sample"), and `consult analyse --examples` can code the next run with them.
+//! hand (codes, and if they will the tone), blind to the tool's, so that `consult analyse
+//! --check` and `consult evaluate` can say how well this consultation's answers were coded (the
+//! field guide's "agreement with a human-coded sample"), and `consult analyse --examples` can
+//! code the next run with them.
 //!
 //! The draw is reproducible: within each question, answers are ordered by the SHA-256 of the
 //! seed, question and id, and the first ones taken. Each question gets its share of the sample
@@ -113,10 +114,10 @@ pub fn draw(coded: &Table, n: usize, seed: u64) -> Result<Sample> {
     Ok(Sample { drawn, per_question })
 }
 
-const HEADERS: [&str; 5] = ["id", "question", "question_text", "text", "codes"];
+const HEADERS: [&str; 6] = ["id", "question", "question_text", "text", "codes", "tone"];
 
 /// Writes the sample to `out`: an Excel workbook when it ends in `.xlsx` (the sample, then the
-/// codebook's codes to choose from), else CSV. The `codes` column is left empty for the officer.
+/// codebook's codes to choose from), else CSV. The `codes` and `tone` columns are left empty for the officer.
 pub fn write(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
     let xlsx = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     if xlsx {
@@ -125,7 +126,7 @@ pub fn write(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
         let mut w = csv::Writer::from_path(out).with_context(|| format!("{}: cannot write", out.display()))?;
         w.write_record(HEADERS)?;
         for d in &sample.drawn {
-            w.write_record([&d.id, &d.question, &d.question_text, &d.text, ""])?;
+            w.write_record([&d.id, &d.question, &d.question_text, &d.text, "", ""])?;
         }
         w.flush().with_context(|| format!("{}: cannot write", out.display()))?;
         Ok(())
@@ -145,7 +146,7 @@ fn write_xlsx(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
     }
     // Column widths in characters; wrapped columns set each row's height, which LibreOffice
     // does not work out for itself.
-    let widths = [22.0, 9.0, 40.0, 80.0, 22.0];
+    let widths = [22.0, 9.0, 40.0, 80.0, 20.0, 12.0];
     let lines = |s: &str, width: f64| -> f64 {
         s.trim().lines().map(|l| (l.chars().count() as f64 / (width - 2.0)).ceil().max(1.0)).sum::<f64>().max(1.0)
     };
@@ -155,6 +156,7 @@ fn write_xlsx(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
             ws.write_with_format(r, c as u16, v.as_str(), &wrap)?;
         }
         ws.write_blank(r, 4, &to_fill)?;
+        ws.write_blank(r, 5, &to_fill)?;
         ws.set_row_height(r, 3.0 + 15.0 * lines(&d.question_text, widths[2]).max(lines(&d.text, widths[3])))?;
     }
     for (c, width) in widths.iter().enumerate() {
@@ -173,10 +175,12 @@ fn write_xlsx(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
         2,
         "Read each answer on the Sample sheet and type the codes that fit in its codes column: the ids below, \
          separated by semicolons (e.g. 5.2;8.2), sub-outcomes rather than outcomes, the fallback code where none fits. \
-         Code without looking at the tool's codes. Then run `consult evaluate coded_responses.csv THIS_FILE`.",
+         Code without looking at the tool's codes. If you will, type each answer's tone in its tone column too: \
+         positive, neutral, negative or mixed (a plain suggestion is neutral, a complaint negative, praise positive). \
+         Then run `consult analyse EXPORT --check THIS_FILE` (or `consult evaluate coded_responses.csv THIS_FILE`).",
         &wrap,
     )?;
-    ws.set_row_height(1, 48.0)?;
+    ws.set_row_height(1, 64.0)?;
     ws.write(2, 0, format!("Codebook: {}, version {}", codebook.name, codebook.version))?;
     for (c, h) in ["id", "label", "outcome"].iter().enumerate() {
         ws.write_with_format(4, c as u16, *h, &head)?;
@@ -216,9 +220,11 @@ pub fn run(args: &crate::cli::SampleArgs) -> Result<()> {
     }
     println!(
         "Code each answer in its codes column (codebook ids separated by ';', \"{}\" where none fits), without \
-         looking at the tool's codes. Then `consult evaluate {} {}` gives this consultation's agreement with \
-         people, and `consult analyse EXPORT --examples {}` codes with the sample's answers as examples.",
+         looking at the tool's codes, and if you will its tone (positive, neutral, negative or mixed). Then \
+         `consult analyse EXPORT --check {}` reports this consultation's agreement with people (`consult evaluate \
+         {} {}` prints it), and `consult analyse EXPORT --examples {}` codes with the sample's answers as examples.",
         codebook.fallback,
+        args.out.display(),
         args.coded.display(),
         args.out.display(),
         args.out.display()

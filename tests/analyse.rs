@@ -657,21 +657,29 @@ fn analyse_check_reports_agreement_with_a_hand_coded_sample_of_its_answers() {
     assert!(run("run1", &[]).status.success());
     let o = consult_in_repo(&["sample", &s(d("run1/coded_responses.csv")), "--out", &s(d("sample.csv")), "--n", "30"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (_, coded) = read_csv(&d("run1/coded_responses.csv"));
+    let (ch, coded) = read_csv(&d("run1/coded_responses.csv"));
     let (_, sample) = read_csv(&d("sample.csv"));
     assert_eq!(sample.len(), 30);
-    let codes_of = |id: &str, q: &str| coded.iter().find(|r| r[0] == id && r[2] == q).unwrap()[7].clone();
-    // Coded by hand as the tool coded them, but for the first answer the tool did not call "other".
-    let changed = sample.iter().position(|r| codes_of(&r[0], &r[1]) != "other").unwrap();
+    let col = |name: &str| ch.iter().position(|h| h == name).unwrap();
+    let of = |id: &str, q: &str, c: usize| coded.iter().find(|r| r[0] == id && r[2] == q).unwrap()[c].clone();
+    let (codes_col, tone_col) = (col("codes"), col("sentiment"));
+    // Coded by hand as the tool coded them, but for the first answer the tool did not call
+    // "other"; the tone as the tool read it, but for the last answer.
+    let changed = sample.iter().position(|r| of(&r[0], &r[1], codes_col) != "other").unwrap();
     let filled: Vec<Vec<String>> = sample
         .iter()
         .enumerate()
         .map(|(k, r)| {
-            let codes = if k == changed { "other".to_string() } else { codes_of(&r[0], &r[1]) };
-            vec![r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone(), codes]
+            let codes = if k == changed { "other".to_string() } else { of(&r[0], &r[1], codes_col) };
+            let tone = match (k, of(&r[0], &r[1], tone_col)) {
+                (29, t) if t == "neutral" => "positive".to_string(),
+                (29, _) => "neutral".to_string(),
+                (_, t) => t,
+            };
+            vec![r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone(), codes, tone]
         })
         .collect();
-    let header = ["id", "question", "question_text", "text", "codes"];
+    let header = ["id", "question", "question_text", "text", "codes", "tone"];
     write_csv(&d("filled.csv"), &header, &filled);
 
     let o = run("run2", &["--check", &s(d("filled.csv"))]);
@@ -680,6 +688,7 @@ fn analyse_check_reports_agreement_with_a_hand_coded_sample_of_its_answers() {
     let c = &json["check_agreement"];
     assert_eq!((c["compared"].as_u64(), c["unmatched"].as_u64(), c["left_out_as_examples"].as_u64()), (Some(30), Some(0), Some(0)));
     assert_eq!(c["code"]["exact_match"].as_f64(), Some(0.9667), "{c}");
+    assert_eq!((c["tone"]["answers"].as_u64(), c["tone"]["accuracy"].as_f64()), (Some(30), Some(0.9667)), "{c}");
     // The same figure `consult evaluate` prints for the run and the sample.
     let o = consult_in_repo(&["evaluate", &s(d("run2/coded_responses.csv")), &s(d("filled.csv"))]);
     let printed = String::from_utf8_lossy(&o.stdout);
@@ -687,6 +696,7 @@ fn analyse_check_reports_agreement_with_a_hand_coded_sample_of_its_answers() {
     assert_eq!(format!("{:.3}", c["code"]["micro_f1"].as_f64().unwrap()), micro, "{printed}");
     let summary = std::fs::read_to_string(d("run2/summary.md")).unwrap();
     assert!(summary.contains(&format!("On this consultation: 30 of its answers, coded by hand ({})", s(d("filled.csv")))), "{summary}");
+    assert!(summary.contains("Tone: of the 30 sampled answers given a tone by hand, this run read 97% as people did"), "{summary}");
     let (h, rows) = read_csv(&d("run2/agreement.csv"));
     assert_eq!(h[..3], ["level", "code", "precision"]);
     assert!(rows.iter().any(|r| r[0] == "code" && r[1] == "micro") && rows.iter().any(|r| r[0] == "outcome" && r[1] == "macro"));
@@ -719,11 +729,15 @@ fn analyse_check_reports_agreement_with_a_hand_coded_sample_of_its_answers() {
     write_csv(&d("uncoded.csv"), &header, &bad);
     bad[0][4] = "5.9".into();
     write_csv(&d("unknown.csv"), &header, &bad);
+    bad[0][4] = "5.2".into();
+    bad[0][5] = "angry".into();
+    write_csv(&d("badtone.csv"), &header, &bad);
     let no_question: Vec<Vec<String>> = filled.iter().map(|r| vec![r[0].clone(), r[4].clone()]).collect();
     write_csv(&d("noquestion.csv"), &["id", "codes"], &no_question);
     for (file, says) in [
         ("uncoded.csv", "uncoded.csv: line 2, column codes: no code; code every answer of the sample (\"other\" where none fits)"),
         ("unknown.csv", "unknown.csv: line 2, column codes: code \"5.9\" is not in the codebook"),
+        ("badtone.csv", "badtone.csv: line 2, column tone: \"angry\" is not a tone; use positive, neutral, negative, mixed"),
         ("noquestion.csv", "noquestion.csv: no question column; with 5 open questions each row must say which"),
     ] {
         let o = run("run4", &["--check", &s(d(file))]);

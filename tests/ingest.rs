@@ -367,24 +367,24 @@ fn evaluate_scores_the_plans_outcomes_at_outcome_level() {
 
 /// `consult sample` draws coded answers only, each question in proportion to its coded answers,
 /// a campaign's copies once, the same sample for the same seed; coded by hand (here: as the tool
-/// coded them, one changed), it is a gold file `evaluate` reads, as CSV or as XLSX.
+/// coded them, one changed, and their tone), it is a gold file `evaluate` reads, as CSV or XLSX.
 #[test]
 fn sample_draws_coded_answers_per_question_for_hand_coding() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n).display().to_string();
-    let mut coded = String::from("id,line,question,question_text,text,status,reason,codes,campaign\n");
+    let mut coded = String::from("id,line,question,question_text,text,status,reason,codes,sentiment,campaign\n");
     // Q1: 21 answers coded on their own, 5 copies of one campaign, 4 blank; Q2: 10 coded, 1 rejected.
     for i in 0..30 {
-        let (text, status, codes, campaign) = match i {
-            0..=20 => (format!("Answer {i} about trees"), "coded", "5.2", ""),
-            21..=25 => ("Save our park".to_string(), "coded", "5.2", "Q1-C1"),
-            _ => (String::new(), "blank", "", ""),
+        let (text, status, codes, tone, campaign) = match i {
+            0..=20 => (format!("Answer {i} about trees"), "coded", "5.2", "neutral", ""),
+            21..=25 => ("Save our park".to_string(), "coded", "5.2", "negative", "Q1-C1"),
+            _ => (String::new(), "blank", "", "", ""),
         };
-        coded.push_str(&format!("r{i},{},Q1,Any comments on the green outcome?,{text},{status},,{codes},{campaign}\n", i + 2));
+        coded.push_str(&format!("r{i},{},Q1,Any comments on the green outcome?,{text},{status},,{codes},{tone},{campaign}\n", i + 2));
     }
     for i in 0..11 {
         let status = if i == 10 { "rejected" } else { "coded" };
-        coded.push_str(&format!("r{i},{},Q2,Any other comments?,Buses {i},{status},,8.2,\n", i + 2));
+        coded.push_str(&format!("r{i},{},Q2,Any other comments?,Buses {i},{status},,8.2,neutral,\n", i + 2));
     }
     std::fs::write(p("coded.csv"), coded).unwrap();
     let draw = |out: &str, n: &str, seed: &str| {
@@ -397,11 +397,11 @@ fn sample_draws_coded_answers_per_question_for_hand_coding() {
     assert!(said.starts_with(&format!("Drew 12 of 32 coded answers (a campaign's copies counted once; seed 1) into {}", p("s.csv"))), "{said}");
     assert!(said.contains("  Q1: 8 of 22\n  Q2: 4 of 10\n"), "{said}");
     let (h, rows) = read_csv(&dir.path().join("s.csv"));
-    assert_eq!(h, ["id", "question", "question_text", "text", "codes"]);
+    assert_eq!(h, ["id", "question", "question_text", "text", "codes", "tone"]);
     assert_eq!(rows.iter().filter(|r| r[1] == "Q1").count(), 8);
     assert_eq!(rows.iter().filter(|r| r[1] == "Q2").count(), 4);
-    // Coded answers only (no blank one, not Q2's rejected r10), the codes column left empty.
-    assert!(rows.iter().all(|r| r[4].is_empty() && !r[3].is_empty() && r[3] != "Buses 10"), "{rows:?}");
+    // Coded answers only (no blank one, not Q2's rejected r10), the codes and tone left empty.
+    assert!(rows.iter().all(|r| r[4].is_empty() && r[5].is_empty() && !r[3].is_empty() && r[3] != "Buses 10"), "{rows:?}");
     assert!(rows.iter().filter(|r| r[3] == "Save our park").count() <= 1, "{rows:?}");
     // The same seed draws the same sample; another seed another one; a large n all of them.
     draw("again.csv", "12", "1");
@@ -410,12 +410,20 @@ fn sample_draws_coded_answers_per_question_for_hand_coding() {
     assert_ne!(std::fs::read(p("s.csv")).unwrap(), std::fs::read(p("other.csv")).unwrap());
     assert!(draw("all.csv", "100", "1").contains("Drew 32 of 32"));
 
-    // Coded by hand as the tool coded them, but for one Q2 answer given 5.2: evaluate reads it.
-    let mut filled = String::from("id,question,question_text,text,codes\n");
+    // Coded by hand as the tool coded them, but for one Q2 answer given 5.2; the tone as the tool
+    // read it, but for the second answer (positive by hand) and none for the first: evaluate
+    // reads it.
+    let mut filled = String::from("id,question,question_text,text,codes,tone\n");
     let first_q2 = rows.iter().position(|r| r[1] == "Q2").unwrap();
     for (k, r) in rows.iter().enumerate() {
         let codes = if r[1] == "Q1" || k == first_q2 { "5.2" } else { "8.2" };
-        filled.push_str(&format!("{},{},\"{}\",\"{}\",{codes}\n", r[0], r[1], r[2], r[3]));
+        let tone = match k {
+            0 => "",
+            1 => "positive",
+            _ if r[3] == "Save our park" => "negative",
+            _ => "neutral",
+        };
+        filled.push_str(&format!("{},{},\"{}\",\"{}\",{codes},{tone}\n", r[0], r[1], r[2], r[3]));
     }
     std::fs::write(p("filled.csv"), filled).unwrap();
     let o = consult(&["evaluate", &p("coded.csv"), &p("filled.csv")]);
@@ -423,6 +431,8 @@ fn sample_draws_coded_answers_per_question_for_hand_coding() {
     assert!(out.contains("Items compared: 12 (0 gold items had no coded answer)"), "{out}");
     // 5.2: 8 right and one missed (tp 8, fn 1); 8.2: 3 right, one given in error (tp 3, fp 1).
     assert!(out.contains("code: micro-F1 0.917"), "{out}");
+    // Tone: 11 answers given one by hand, 10 read as people did (micro-F1 is accuracy here).
+    assert!(out.contains("tone: 11 items") && out.contains("tone: micro-F1 0.909"), "{out}");
 
     // As XLSX, not yet coded: evaluate reads it and says its items carry no code.
     draw("s.xlsx", "12", "1");
