@@ -457,9 +457,8 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
                 "compared": c.compared, "unmatched": c.unmatched, "left_out_as_examples": c.left_out,
                 "code": agreement_json(&c.by_code),
                 "outcome": c.by_outcome.as_ref().map(agreement_json),
-                "tone": c.tone.as_ref().map(|t| json!({"answers": t.items, "accuracy": (t.micro_f1 * 1e4).round() / 1e4,
-                    "accuracy_ci95": [(t.micro_ci.0 * 1e4).round() / 1e4, (t.micro_ci.1 * 1e4).round() / 1e4],
-                    "macro_f1": (t.macro_f1 * 1e4).round() / 1e4})),
+                "tone": c.tone.as_ref().map(|t| json!({"answers": t.items, "accuracy": round4(t.micro_f1),
+                    "accuracy_ci95": [round4(t.micro_ci.0), round4(t.micro_ci.1)], "macro_f1": round4(t.macro_f1)})),
             }),
             _ => serde_json::Value::Null,
         },
@@ -573,14 +572,16 @@ fn agreement_line(meta: &serde_json::Value) -> Option<String> {
     })
 }
 
+/// An agreement report's micro- and macro-F1 with their intervals, as the methods note words them.
+fn f1_phrase(r: &crate::evaluate::Report) -> String {
+    format!(
+        "micro-F1 {:.2} (95% CI {:.2} to {:.2}), macro-F1 {:.2} ({:.2} to {:.2})",
+        r.micro_f1, r.micro_ci.0, r.micro_ci.1, r.macro_f1, r.macro_ci.0, r.macro_ci.1
+    )
+}
+
 /// The hand-coded statements' leave-one-out agreement, as the methods note gives it.
 fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::evaluate::Report, by_outcome: Option<&crate::evaluate::Report>) -> String {
-    let f = |r: &crate::evaluate::Report| {
-        format!(
-            "micro-F1 {:.2} (95% CI {:.2} to {:.2}), macro-F1 {:.2} ({:.2} to {:.2})",
-            r.micro_f1, r.micro_ci.0, r.micro_ci.1, r.macro_f1, r.macro_ci.0, r.macro_ci.1
-        )
-    };
     format!(
         "The {n} statements coded by hand that joined the codebook's examples ({path}) were each coded as an answer \
          by the codebook and the other {m} (less any copies of the same text), and compared with their own codes \
@@ -594,24 +595,18 @@ fn examples_agreement_line(x: &crate::codebook::ExtraExamples, by_code: &crate::
         // The default codebook's file is recorded as "default (PATH)".
         path = x.path.strip_prefix("default (").and_then(|p| p.strip_suffix(')')).unwrap_or(&x.path),
         m = x.statements.saturating_sub(1),
-        code = f(by_code),
+        code = f1_phrase(by_code),
         exact = 100.0 * by_code.exact_match,
         outcome = by_outcome.map_or(String::new(), |o| format!(
             "; by outcome (each sub-outcome counted as its outcome; codes outside the outcomes are in the by-code \
              figures only), {}",
-            f(o)
+            f1_phrase(o)
         )),
     )
 }
 
 /// How this run's codes agree with a hand-coded sample of its answers, as the methods note gives it.
 fn check_agreement_line(path: &Path, c: &crate::evaluate::Checked) -> String {
-    let f = |r: &crate::evaluate::Report| {
-        format!(
-            "micro-F1 {:.2} (95% CI {:.2} to {:.2}), macro-F1 {:.2} ({:.2} to {:.2})",
-            r.micro_f1, r.micro_ci.0, r.micro_ci.1, r.macro_f1, r.macro_ci.0, r.macro_ci.1
-        )
-    };
     // A small sample holds few of the rarer codes, so its macro-F1 averages fewer codes than the
     // whole run's (on the Polis statements it read 0.38-0.54 from 100 answers against 0.39).
     let held = c.by_code.per_code.iter().filter(|s| s.support > 0).count();
@@ -622,9 +617,9 @@ fn check_agreement_line(path: &Path, c: &crate::evaluate::Checked) -> String {
          precision, recall and F1 (agreement.csv adds kappa).",
         n = c.compared,
         file = path.display(),
-        code = f(&c.by_code),
+        code = f1_phrase(&c.by_code),
         exact = 100.0 * c.by_code.exact_match,
-        outcome = c.by_outcome.as_ref().map_or(String::new(), |o| format!("; by outcome, {}", f(o))),
+        outcome = c.by_outcome.as_ref().map_or(String::new(), |o| format!("; by outcome, {}", f1_phrase(o))),
     );
     if let Some(t) = &c.tone {
         s.push_str(&format!(
@@ -659,8 +654,7 @@ fn check_table(c: &crate::evaluate::Checked, codebook: &Codebook) -> aggregate::
     let order = codebook.order();
     let mut scores: Vec<&crate::evaluate::CodeScore> = c.by_code.per_code.iter().filter(|s| s.support > 0).collect();
     scores.sort_by_key(|s| order.get(&s.code).copied().unwrap_or(usize::MAX));
-    // A share with nothing to divide (the run gave the code to none of the sample) is left blank.
-    let pct = |n: usize, d: usize| if d == 0 { String::new() } else { format!("{:.1}%", 100.0 * n as f64 / d as f64) };
+    let pct = |v: f64| format!("{:.1}%", 100.0 * v);
     let rows = scores
         .iter()
         .map(|s| {
@@ -668,9 +662,10 @@ fn check_table(c: &crate::evaluate::Checked, codebook: &Codebook) -> aggregate::
                 s.code.clone(),
                 codebook.get(&s.code).map_or(String::new(), |x| x.label.clone()),
                 s.support.to_string(),
-                pct(s.tp, s.tp + s.fp),
-                pct(s.tp, s.tp + s.fn_),
-                pct(2 * s.tp, 2 * s.tp + s.fp + s.fn_),
+                // Nothing to divide when the run gave the code to none of the sample: left blank.
+                if s.tp + s.fp == 0 { String::new() } else { pct(s.precision()) },
+                pct(s.recall()),
+                pct(s.f1()),
             ]
         })
         .collect();
@@ -697,13 +692,17 @@ fn check_table(c: &crate::evaluate::Checked, codebook: &Codebook) -> aggregate::
     }
 }
 
+/// A figure for run.json, to four decimals.
+fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
 /// An agreement report's headline figures, for run.json.
 fn agreement_json(r: &crate::evaluate::Report) -> serde_json::Value {
-    let round = |v: f64| (v * 1e4).round() / 1e4;
     json!({
-        "micro_f1": round(r.micro_f1), "micro_f1_ci95": [round(r.micro_ci.0), round(r.micro_ci.1)],
-        "macro_f1": round(r.macro_f1), "macro_f1_ci95": [round(r.macro_ci.0), round(r.macro_ci.1)],
-        "exact_match": round(r.exact_match), "codes": r.per_code.len(),
+        "micro_f1": round4(r.micro_f1), "micro_f1_ci95": [round4(r.micro_ci.0), round4(r.micro_ci.1)],
+        "macro_f1": round4(r.macro_f1), "macro_f1_ci95": [round4(r.macro_ci.0), round4(r.macro_ci.1)],
+        "exact_match": round4(r.exact_match), "codes": r.per_code.len(),
     })
 }
 
