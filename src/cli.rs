@@ -361,6 +361,11 @@ pub struct SampleArgs {
     /// Seed of the draw: the same seed and file give the same sample.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Draw per code: at least K answers of each code's stratum (answers by the rarest code
+    /// the run gave them), weighted back to the whole run, so that every code's precision can
+    /// be checked (default 0: a simple random sample per question).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub per_code: usize,
     /// Codebook whose codes the XLSX lists (default: embedded).
     #[arg(long)]
     pub codebook: Option<PathBuf>,

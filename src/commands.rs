@@ -455,6 +455,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
                 "file": p.display().to_string(),
                 "sha256": crate::model::file_sha256(p)?,
                 "compared": c.compared, "unmatched": c.unmatched, "left_out_as_examples": c.left_out,
+                "weighted": c.by_code.weighted,
                 "code": agreement_json(&c.by_code),
                 "outcome": c.by_outcome.as_ref().map(agreement_json),
                 "tone": c.tone.as_ref().map(|t| json!({"answers": t.items, "accuracy": round4(t.micro_f1),
@@ -612,11 +613,17 @@ fn check_agreement_line(path: &Path, c: &crate::evaluate::Checked) -> String {
     let held = c.by_code.per_code.iter().filter(|s| s.support > 0).count();
     let mut s = format!(
         "On this consultation: {n} of its answers, coded by hand ({file}), were compared with the codes this run gave \
-         them: by code, {code}, with {exact:.0}% given exactly the same codes{outcome}. The macro-F1 averages the \
+         them{weighted}: by code, {code}, with {exact:.0}% given exactly the same codes{outcome}. The macro-F1 averages the \
          {held} codes the sample holds, so from a small sample it is a rough guide; the table below gives each code's \
          precision, recall and F1 (agreement.csv adds kappa).",
         n = c.compared,
         file = path.display(),
+        weighted = if c.by_code.weighted {
+            ", each weighted by how many of the run's answers it stands for (the sample was drawn with more of the \
+             rarer codes' answers, `consult sample --per-code`, so that each code's precision can be checked)"
+        } else {
+            ""
+        },
         code = f1_phrase(&c.by_code),
         exact = 100.0 * c.by_code.exact_match,
         outcome = c.by_outcome.as_ref().map_or(String::new(), |o| format!("; by outcome, {}", f1_phrase(o))),
@@ -663,7 +670,7 @@ fn check_table(c: &crate::evaluate::Checked, codebook: &Codebook) -> aggregate::
                 codebook.get(&s.code).map_or(String::new(), |x| x.label.clone()),
                 s.support.to_string(),
                 // Nothing to divide when the run gave the code to none of the sample: left blank.
-                if s.tp + s.fp == 0 { String::new() } else { pct(s.precision()) },
+                if s.tp + s.fp == 0.0 { String::new() } else { pct(s.precision()) },
                 pct(s.recall()),
                 pct(s.f1()),
             ]
@@ -676,9 +683,17 @@ fn check_table(c: &crate::evaluate::Checked, codebook: &Codebook) -> aggregate::
         header: ["Code", "Sub-outcome or code", "Coded so by hand", "Precision", "Recall", "F1"].map(String::from).to_vec(),
         rows,
         notes: vec![
-            "Precision: of the sampled answers this run gave the code, the share people coded so too. Recall: of \
-             those people coded so, the share this run gave the code. F1: the harmonic mean of the two."
-                .into(),
+            if r.weighted {
+                "Precision: of the answers this run gave the code, the share people would code so too. Recall: of \
+                 those people would code so, the share this run gave the code. F1: the harmonic mean of the two. \
+                 The sample was drawn per code, so each sampled answer is weighted by how many of the run's answers \
+                 it stands for; \"Coded so by hand\" counts sampled answers, unweighted."
+                    .into()
+            } else {
+                "Precision: of the sampled answers this run gave the code, the share people coded so too. Recall: of \
+                 those people coded so, the share this run gave the code. F1: the harmonic mean of the two."
+                    .into()
+            },
             format!(
                 "All codes: micro-F1 {:.2} (95% CI {:.2} to {:.2}); macro-F1 {:.2} over the {} codes shown, a rough guide \
                  from a small sample. Kappa per code: agreement.csv.",

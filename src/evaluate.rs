@@ -6,13 +6,16 @@ use anyhow::{bail, Context, Result};
 use crate::codebook::Codebook;
 use crate::input::Table;
 
+/// One code's agreement counts. With sampling weights ([`Design`]) tp, fp, fn and tn are sums
+/// of weights, estimates for every answer the sample was drawn from; `support` always counts
+/// the sampled items people gave the code.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeScore {
     pub code: String,
-    pub tp: usize,
-    pub fp: usize,
-    pub fn_: usize,
-    pub tn: usize,
+    pub tp: f64,
+    pub fp: f64,
+    pub fn_: f64,
+    pub tn: f64,
     pub support: usize,
 }
 
@@ -24,24 +27,24 @@ impl CodeScore {
         ratio(self.tp, self.tp + self.fn_)
     }
     pub fn f1(&self) -> f64 {
-        ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_)
+        ratio(2.0 * self.tp, 2.0 * self.tp + self.fp + self.fn_)
     }
     /// Cohen's kappa for the code's yes/no agreement between tool and human.
     pub fn kappa(&self) -> f64 {
-        let n = (self.tp + self.fp + self.fn_ + self.tn) as f64;
+        let n = self.tp + self.fp + self.fn_ + self.tn;
         if n == 0.0 {
             return 0.0;
         }
-        let po = (self.tp + self.tn) as f64 / n;
-        let yes = ((self.tp + self.fp) as f64 / n) * ((self.tp + self.fn_) as f64 / n);
-        let no = ((self.fn_ + self.tn) as f64 / n) * ((self.fp + self.tn) as f64 / n);
+        let po = (self.tp + self.tn) / n;
+        let yes = ((self.tp + self.fp) / n) * ((self.tp + self.fn_) / n);
+        let no = ((self.fn_ + self.tn) / n) * ((self.fp + self.tn) / n);
         let pe = yes + no;
         if (1.0 - pe).abs() < 1e-12 { if po == 1.0 { 1.0 } else { 0.0 } } else { (po - pe) / (1.0 - pe) }
     }
 }
 
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 { 0.0 } else { a / b }
 }
 
 #[derive(Debug, Clone)]
@@ -51,9 +54,28 @@ pub struct Report {
     pub micro_f1: f64,
     pub macro_f1: f64,
     pub exact_match: f64,
-    /// 95% bootstrap intervals (percentile method, 1,000 resamples of items, fixed seed).
+    /// 95% bootstrap intervals (percentile method, 1,000 resamples of items, fixed seed; within
+    /// each stratum for a weighted sample).
     pub micro_ci: (f64, f64),
     pub macro_ci: (f64, f64),
+    /// Whether the figures are weighted by the sample's design ([`Design`]).
+    pub weighted: bool,
+}
+
+/// How a sample was drawn, when its answers had unequal chances (`consult sample --per-code`):
+/// each item's weight (answers it stands for: its stratum's answers over those drawn from it)
+/// and stratum, in the order of the items scored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Design {
+    pub weight: Vec<f64>,
+    pub stratum: Vec<String>,
+}
+
+impl Design {
+    /// The items at `keep` (indices into this design's items), in that order.
+    pub fn select(&self, keep: &[usize]) -> Design {
+        Design { weight: keep.iter().map(|&i| self.weight[i]).collect(), stratum: keep.iter().map(|&i| self.stratum[i].clone()).collect() }
+    }
 }
 
 /// (predicted codes, gold codes) of one item.
@@ -73,12 +95,14 @@ enum Cell {
 struct Item {
     cells: Vec<Cell>,
     exact: bool,
+    weight: f64,
 }
 
-fn items(pairs: &[Pair], codes: &BTreeSet<String>) -> Vec<Item> {
+fn items(pairs: &[Pair], codes: &BTreeSet<String>, design: Option<&Design>) -> Vec<Item> {
     pairs
         .iter()
-        .map(|(pred, gold)| {
+        .enumerate()
+        .map(|(i, (pred, gold))| {
             let cells: Vec<Cell> = codes
                 .iter()
                 .map(|c| match (pred.contains(c), gold.contains(c)) {
@@ -89,7 +113,7 @@ fn items(pairs: &[Pair], codes: &BTreeSet<String>) -> Vec<Item> {
                 })
                 .collect();
             let exact = cells.iter().all(|c| matches!(c, Cell::Tp | Cell::Tn));
-            Item { cells, exact }
+            Item { cells, exact, weight: design.map_or(1.0, |d| d.weight[i]) }
         })
         .collect()
 }
@@ -97,35 +121,58 @@ fn items(pairs: &[Pair], codes: &BTreeSet<String>) -> Vec<Item> {
 /// Micro-F1, macro-F1 (over codes with gold support) and per-code counts.
 fn point(items: &[&Item], codes: &BTreeSet<String>) -> (Vec<CodeScore>, f64, f64, f64) {
     let mut per_code: Vec<CodeScore> = codes.iter().map(|c| CodeScore { code: c.clone(), ..Default::default() }).collect();
-    let mut exact = 0;
+    let (mut exact, mut total) = (0.0, 0.0);
     for item in items {
+        let w = item.weight;
+        total += w;
         if item.exact {
-            exact += 1;
+            exact += w;
         }
         for (s, cell) in per_code.iter_mut().zip(&item.cells) {
             match cell {
-                Cell::Tp => s.tp += 1,
-                Cell::Fp => s.fp += 1,
-                Cell::Fn => s.fn_ += 1,
-                Cell::Tn => s.tn += 1,
+                Cell::Tp => s.tp += w,
+                Cell::Fp => s.fp += w,
+                Cell::Fn => s.fn_ += w,
+                Cell::Tn => s.tn += w,
             }
             if matches!(cell, Cell::Tp | Cell::Fn) {
                 s.support += 1;
             }
         }
     }
-    let (tp, fp, fn_) = per_code.iter().fold((0, 0, 0), |a, s| (a.0 + s.tp, a.1 + s.fp, a.2 + s.fn_));
+    let (tp, fp, fn_) = per_code.iter().fold((0.0, 0.0, 0.0), |a, s| (a.0 + s.tp, a.1 + s.fp, a.2 + s.fn_));
     let supported: Vec<&CodeScore> = per_code.iter().filter(|s| s.support > 0).collect();
     let macro_f1 =
         if supported.is_empty() { 0.0 } else { supported.iter().map(|s| s.f1()).sum::<f64>() / supported.len() as f64 };
-    (per_code, ratio(2 * tp, 2 * tp + fp + fn_), macro_f1, ratio(exact, items.len()))
+    (per_code, ratio(2.0 * tp, 2.0 * tp + fp + fn_), macro_f1, ratio(exact, total))
 }
 
 /// Scores predicted code sets against gold sets over the given codes (macro-F1 averages
 /// the codes with gold support; predictions of codes outside `codes` are ignored).
 pub fn score(pairs: &[Pair], codes: &BTreeSet<String>) -> Report {
+    score_design(pairs, codes, None)
+}
+
+/// [`score`] for a sample drawn with unequal chances: each item counts its weight, and the
+/// bootstrap resamples each stratum apart, as it was drawn.
+pub fn score_design(pairs: &[Pair], codes: &BTreeSet<String>, design: Option<&Design>) -> Report {
     // Each item's agreement per code is worked out once; the resamples only count it.
-    let items = items(pairs, codes);
+    let items = items(pairs, codes, design);
+    // The items of each stratum (one stratum of every item when unweighted).
+    let mut strata: Vec<Vec<usize>> = Vec::new();
+    match design {
+        Some(d) => {
+            let mut index: HashMap<&str, usize> = HashMap::new();
+            for (i, s) in d.stratum.iter().enumerate() {
+                let k = *index.entry(s.as_str()).or_insert_with(|| {
+                    strata.push(Vec::new());
+                    strata.len() - 1
+                });
+                strata[k].push(i);
+            }
+        }
+        None => strata.push((0..items.len()).collect()),
+    }
     let all: Vec<&Item> = items.iter().collect();
     let (per_code, micro_f1, macro_f1, exact_match) = point(&all, codes);
     // Bootstrap: xorshift64* with a fixed seed, so the intervals are reproducible.
@@ -139,7 +186,12 @@ pub fn score(pairs: &[Pair], codes: &BTreeSet<String>) -> Report {
     let (mut micros, mut macros) = (Vec::new(), Vec::new());
     if !pairs.is_empty() {
         for _ in 0..1000 {
-            let sample: Vec<&Item> = (0..items.len()).map(|_| &items[(next() % items.len() as u64) as usize]).collect();
+            let mut sample: Vec<&Item> = Vec::with_capacity(items.len());
+            for s in &strata {
+                for _ in 0..s.len() {
+                    sample.push(&items[s[(next() % s.len() as u64) as usize]]);
+                }
+            }
             let (_, mi, ma, _) = point(&sample, codes);
             micros.push(mi);
             macros.push(ma);
@@ -153,6 +205,7 @@ pub fn score(pairs: &[Pair], codes: &BTreeSet<String>) -> Report {
         per_code,
         micro_ci: percentile_interval(&mut micros),
         macro_ci: percentile_interval(&mut macros),
+        weighted: design.is_some(),
     }
 }
 
@@ -242,6 +295,33 @@ pub struct Comparison {
     /// (tone read, tone by hand) per gold item with a coded answer and a tone in the gold
     /// file's `tone` column (positive, neutral, negative or mixed).
     pub tones: Vec<Pair>,
+    /// The sample's weights and strata (its `weight` and `stratum` columns), for `pairs` and
+    /// for `tones`, when it was drawn with unequal chances.
+    pub design: Option<Design>,
+    pub tone_design: Option<Design>,
+}
+
+/// The gold file's sampling weights, when it has a `weight` column (`consult sample
+/// --per-code` writes it, with `stratum`): each row's weight, a number above 0.
+fn weights(gold: &Table) -> Result<Option<Vec<(f64, String)>>> {
+    let Some(w) = gold.headers.iter().position(|h| h == "weight") else { return Ok(None) };
+    let stratum = gold.headers.iter().position(|h| h == "stratum");
+    gold.rows
+        .iter()
+        .map(|r| {
+            let v = r.fields[w].trim();
+            match v.parse::<f64>() {
+                Ok(x) if x.is_finite() && x > 0.0 => Ok((x, stratum.map_or(String::new(), |s| r.fields[s].trim().to_string()))),
+                _ => bail!(
+                    "{}: line {}, column weight: {v:?} is not a weight (a number above 0, as `consult sample --per-code` \
+                     wrote it; leave the column as it was drawn)",
+                    gold.path.display(),
+                    r.line
+                ),
+            }
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 /// Matches `coded` (a coded_responses.csv) with `gold` by id, and by question when the gold
@@ -263,6 +343,7 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
     let g_tone = gold.headers.iter().position(|h| h == "tone");
     let g_codes = gold.column(gold_codes)?;
     let status = coded.column("status").ok();
+    let gold_weights = weights(gold)?;
     // A blank or rejected answer counts as coded with nothing: the tool gave it no code.
     // When an id has several rows (one per question), a coded row wins over a blank one.
     let mut predicted: HashMap<String, (BTreeSet<String>, &str, &str)> = HashMap::new();
@@ -274,9 +355,23 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
             predicted.insert(k, (codes, field(c_text), field(c_tone)));
         }
     }
-    let mut cmp =
-        Comparison { pairs: Vec::new(), texts: Vec::new(), gold_codes: BTreeSet::new(), missing: 0, uncoded: 0, tones: Vec::new() };
-    for r in &gold.rows {
+    let mut cmp = Comparison {
+        pairs: Vec::new(),
+        texts: Vec::new(),
+        gold_codes: BTreeSet::new(),
+        missing: 0,
+        uncoded: 0,
+        tones: Vec::new(),
+        design: gold_weights.as_ref().map(|_| Design::default()),
+        tone_design: gold_weights.as_ref().map(|_| Design::default()),
+    };
+    for (row, r) in gold.rows.iter().enumerate() {
+        let push = |d: &mut Option<Design>| {
+            if let (Some(d), Some(w)) = (d.as_mut(), gold_weights.as_ref()) {
+                d.weight.push(w[row].0);
+                d.stratum.push(w[row].1.clone());
+            }
+        };
         let g = split_codes(&r.fields[g_codes]);
         cmp.uncoded += usize::from(g.is_empty());
         cmp.gold_codes.extend(g.iter().cloned());
@@ -284,10 +379,12 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
             Some((p, text, tone)) => {
                 cmp.pairs.push((p.clone(), g));
                 cmp.texts.push(text.to_string());
+                push(&mut cmp.design);
                 let by_hand = g_tone.map_or("", |c| r.fields[c].trim());
                 if !by_hand.is_empty() {
                     let one = |t: &str| BTreeSet::from([t.trim().to_lowercase()]);
                     cmp.tones.push((one(tone), one(by_hand)));
+                    push(&mut cmp.tone_design);
                 }
             }
             None => cmp.missing += 1,
@@ -298,18 +395,21 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
 
 /// By code, and by outcome when some scored code is in an outcome: the two levels `consult
 /// evaluate` gives, over `codes`.
-pub fn levels(pairs: &[Pair], codes: &BTreeSet<String>, codebook: &Codebook) -> (Report, Option<Report>) {
+pub fn levels(pairs: &[Pair], codes: &BTreeSet<String>, codebook: &Codebook, design: Option<&Design>) -> (Report, Option<Report>) {
     let (outcome_pairs, outcome_codes) = to_outcomes(pairs, codes, codebook);
-    (score(pairs, codes), (!outcome_codes.is_empty()).then(|| score(&outcome_pairs, &outcome_codes)))
+    (
+        score_design(pairs, codes, design),
+        (!outcome_codes.is_empty()).then(|| score_design(&outcome_pairs, &outcome_codes, design)),
+    )
 }
 
 /// The tones an answer can be read as, and the tone level's figures: one tone per answer on
 /// each side, so micro-F1 is the share read as people read it (accuracy).
 pub const TONES: [&str; 4] = ["positive", "neutral", "negative", "mixed"];
 
-pub fn tone_report(tones: &[Pair]) -> Option<Report> {
+pub fn tone_report(tones: &[Pair], design: Option<&Design>) -> Option<Report> {
     let present: BTreeSet<String> = tones.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
-    (!tones.is_empty()).then(|| score(tones, &present))
+    (!tones.is_empty()).then(|| score_design(tones, &present, design))
 }
 
 /// Writes the per-code figures of each level as CSV (`consult evaluate --csv`).
@@ -342,6 +442,7 @@ pub fn read_check(path: &std::path::Path, codebook: &Codebook, questions: usize)
     if t.rows.is_empty() {
         bail!("{}: no rows", path.display());
     }
+    weights(&t)?;
     for r in &t.rows {
         let given = split_codes(&r.fields[codes]);
         if given.is_empty() {
@@ -395,13 +496,9 @@ pub fn check(coded: &Table, gold: &Table, codebook: &Codebook, examples: &std::c
             if gold.column("question").is_ok() { " and question" } else { "" }
         );
     }
-    let pairs: Vec<Pair> = cmp
-        .pairs
-        .iter()
-        .zip(&cmp.texts)
-        .filter(|(_, t)| !examples.contains(&crate::normalise::tidy(t)))
-        .map(|(p, _)| p.clone())
-        .collect();
+    let keep: Vec<usize> = (0..cmp.pairs.len()).filter(|&i| !examples.contains(&crate::normalise::tidy(&cmp.texts[i]))).collect();
+    let pairs: Vec<Pair> = keep.iter().map(|&i| cmp.pairs[i].clone()).collect();
+    let design = cmp.design.as_ref().map(|d| d.select(&keep));
     if pairs.is_empty() {
         bail!(
             "{}: every answer of the sample is also among the hand-coded examples, so the codes given to it cannot be \
@@ -410,8 +507,8 @@ pub fn check(coded: &Table, gold: &Table, codebook: &Codebook, examples: &std::c
             gold.path.display()
         );
     }
-    let (by_code, by_outcome) = levels(&pairs, &cmp.gold_codes, codebook);
-    let tone = tone_report(&cmp.tones);
+    let (by_code, by_outcome) = levels(&pairs, &cmp.gold_codes, codebook, design.as_ref());
+    let tone = tone_report(&cmp.tones, cmp.tone_design.as_ref());
     Ok(Checked { compared: pairs.len(), unmatched: cmp.missing, left_out: cmp.pairs.len() - pairs.len(), by_code, by_outcome, tone })
 }
 
@@ -419,9 +516,19 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
     let coded = Table::read_whole(&args.coded)?;
     let gold = Table::read_whole(&args.gold)?;
-    let Comparison { pairs, gold_codes: all_codes, missing, uncoded, tones, .. } =
+    let Comparison { pairs, gold_codes: all_codes, missing, uncoded, tones, design, tone_design, .. } =
         compare(&coded, &gold, &args.gold_id, &args.gold_codes, &args.gold_question)?;
     println!("Items compared: {} ({} gold items had no coded answer)", pairs.len(), missing);
+    if let Some(d) = &design {
+        let strata: BTreeSet<&str> = d.stratum.iter().map(String::as_str).collect();
+        println!(
+            "Weighted by the gold file's weight column (a sample drawn per code, {} strata): the figures estimate all {:.0} \
+             answers the sample stands for, not the {} sampled",
+            strata.len(),
+            d.weight.iter().sum::<f64>(),
+            pairs.len()
+        );
+    }
     if uncoded > 0 {
         // A sample not yet coded to the end would otherwise pass for answers no code fits.
         println!(
@@ -433,7 +540,7 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
     let (outcome_pairs, outcome_codes) = to_outcomes(&pairs, &codes, &codebook);
     let mut levels: Vec<(&str, Report)> = Vec::new();
     if !args.outcomes {
-        levels.push(("code", score(&pairs, &codes)));
+        levels.push(("code", score_design(&pairs, &codes, design.as_ref())));
     }
     if args.outcomes && outcome_codes.is_empty() {
         bail!(
@@ -444,10 +551,10 @@ pub fn run(args: &crate::cli::EvaluateArgs) -> Result<()> {
         );
     }
     if !outcome_codes.is_empty() && (args.outcomes || outcome_codes != codes) {
-        levels.push(("outcome", score(&outcome_pairs, &outcome_codes)));
+        levels.push(("outcome", score_design(&outcome_pairs, &outcome_codes, design.as_ref())));
     }
     // A gold `tone` column: the tone read against the tone given by hand.
-    levels.extend(tone_report(&tones).map(|r| ("tone", r)));
+    levels.extend(tone_report(&tones, tone_design.as_ref()).map(|r| ("tone", r)));
     for (level, rep) in &levels {
         print_report(level, rep);
     }
@@ -468,7 +575,7 @@ mod tests {
     #[test]
     fn kappa_matches_hand_computation() {
         // tp 20, fp 5, fn 10, tn 65: po 0.85, pe 0.25*0.30 + 0.75*0.70 = 0.6, kappa 0.625
-        let s = CodeScore { code: "x".into(), tp: 20, fp: 5, fn_: 10, tn: 65, support: 30 };
+        let s = CodeScore { code: "x".into(), tp: 20.0, fp: 5.0, fn_: 10.0, tn: 65.0, support: 30 };
         assert!((s.kappa() - 0.625).abs() < 1e-12);
     }
 
@@ -493,8 +600,28 @@ mod tests {
         assert_eq!(codes, set("5"));
         assert_eq!(lifted, vec![(set("5"), set("5")), (set("5"), set(""))]);
         let r = score(&lifted, &codes);
-        assert_eq!((r.per_code[0].tp, r.per_code[0].fp), (1, 1));
+        assert_eq!((r.per_code[0].tp, r.per_code[0].fp), (1.0, 1.0));
         assert!((r.macro_f1 - 2.0 / 3.0).abs() < 1e-12 && (r.exact_match - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weights_count_each_item_as_the_answers_it_stands_for() {
+        // a given rightly to one answer standing for 1; a given in error to one standing for 3;
+        // b given rightly to one standing for 2 and missed on the second.
+        let pairs = vec![(set("a"), set("a")), (set("a"), set("b")), (set("b"), set("b"))];
+        let design = Design { weight: vec![1.0, 3.0, 2.0], stratum: ["s1", "s2", "s2"].map(String::from).to_vec() };
+        let r = score_design(&pairs, &set("a;b"), Some(&design));
+        assert!(r.weighted);
+        let (a, b) = (&r.per_code[0], &r.per_code[1]);
+        assert_eq!((a.tp, a.fp, a.fn_, a.tn, a.support), (1.0, 3.0, 0.0, 2.0, 1));
+        assert_eq!((b.tp, b.fp, b.fn_, b.tn, b.support), (2.0, 0.0, 3.0, 1.0, 2));
+        // micro 2*3 / (2*3 + 3 + 3); unweighted it would be 2*2 / (2*2 + 1 + 1).
+        assert!((r.micro_f1 - 0.5).abs() < 1e-12);
+        assert!((r.exact_match - 3.0 / 6.0).abs() < 1e-12);
+        // The stratum of one item is resampled as itself: the interval still holds the figure.
+        assert!(r.micro_ci.0 <= r.micro_f1 && r.micro_f1 <= r.micro_ci.1);
+        assert!(!score(&pairs, &set("a;b")).weighted);
+        assert!((score(&pairs, &set("a;b")).micro_f1 - 4.0 / 6.0).abs() < 1e-12);
     }
 
     #[test]

@@ -8,6 +8,15 @@
 //! seed, question and id, and the first ones taken. Each question gets its share of the sample
 //! in proportion to its coded answers (largest remainders), and a campaign's copies count once,
 //! since coding the same text twice tells nothing new.
+//!
+//! A simple random sample of 100 holds few of a run's rarer codes, so it cannot say how often
+//! they were given rightly. With `--per-code K` the draw is stratified instead: each answer
+//! falls in the stratum of the rarest code the run gave it, each stratum gives at least K
+//! answers (all it has when fewer) and the rest of the sample is shared in proportion to what
+//! is left. Each answer then stands for its stratum's answers over those drawn from it: the
+//! `weight` column, with `stratum`, by which `consult evaluate` and `analyse --check` weight
+//! their figures back to the whole run. Strata are named S1, S2, ... (rarest first), not by
+//! their code, so the person coding stays blind to the tool's codes.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -25,13 +34,19 @@ pub struct Drawn {
     pub question: String,
     pub question_text: String,
     pub text: String,
+    /// The codes the run gave it (not written: the sample is coded blind).
+    pub codes: Vec<String>,
+    /// Its stratum and weight, in a sample drawn per code.
+    pub stratum: Option<(String, f64)>,
 }
 
-/// What was drawn, per question in the file's order: (question, answers there to draw from,
-/// answers drawn).
+/// What was drawn: (question, answers there to draw from, answers drawn) per question in the
+/// file's order; for a sample drawn per code, (stratum, its code, answers in it, answers drawn)
+/// per stratum, rarest code first.
 pub struct Sample {
     pub drawn: Vec<Drawn>,
     pub per_question: Vec<(String, usize, usize)>,
+    pub per_stratum: Vec<(String, String, usize, usize)>,
 }
 
 /// Shares of `n` in proportion to `sizes` (largest remainders; ties to the earlier), none
@@ -58,10 +73,12 @@ fn allocate(sizes: &[usize], n: usize) -> Vec<usize> {
     shares
 }
 
-/// Draws up to `n` of the coded answers in `coded` (a `coded_responses.csv`).
-pub fn draw(coded: &Table, n: usize, seed: u64) -> Result<Sample> {
+/// Draws up to `n` of the coded answers in `coded` (a `coded_responses.csv`); with `per_code`
+/// above 0, at least that many of each code's stratum (module notes), so maybe more than `n`.
+pub fn draw(coded: &Table, n: usize, seed: u64, per_code: usize) -> Result<Sample> {
     let col = |name: &str| coded.column(name);
     let (id, q, qt, text, status) = (col("id")?, col("question")?, col("question_text")?, col("text")?, col("status")?);
+    let codes = col("codes")?;
     let campaign = coded.column("campaign").ok();
     // The questions in the export's order (the order they first appear, blank answers too).
     let mut questions: Vec<String> = Vec::new();
@@ -85,14 +102,14 @@ pub fn draw(coded: &Table, n: usize, seed: u64) -> Result<Sample> {
             question,
             question_text: r.fields[qt].clone(),
             text: r.fields[text].clone(),
+            codes: r.fields[codes].split(';').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect(),
+            stratum: None,
         });
     }
     questions.retain(|q| pools.contains_key(q));
     if questions.is_empty() {
         bail!("{}: no coded answers to draw from (no row has status \"coded\")", coded.path.display());
     }
-    let sizes: Vec<usize> = questions.iter().map(|q| pools[q].len()).collect();
-    let shares = allocate(&sizes, n);
     let key = |d: &Drawn| -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(seed.to_le_bytes());
@@ -102,6 +119,11 @@ pub fn draw(coded: &Table, n: usize, seed: u64) -> Result<Sample> {
         }
         h.finalize().into()
     };
+    if per_code > 0 {
+        return Ok(draw_per_code(questions, pools, n, per_code, key));
+    }
+    let sizes: Vec<usize> = questions.iter().map(|q| pools[q].len()).collect();
+    let shares = allocate(&sizes, n);
     let mut drawn = Vec::new();
     let mut per_question = Vec::new();
     for ((question, size), share) in questions.iter().zip(&sizes).zip(&shares) {
@@ -111,10 +133,81 @@ pub fn draw(coded: &Table, n: usize, seed: u64) -> Result<Sample> {
         per_question.push((question.clone(), *size, *share));
         drawn.extend(pool);
     }
-    Ok(Sample { drawn, per_question })
+    Ok(Sample { drawn, per_question, per_stratum: Vec::new() })
+}
+
+/// The draw stratified by the rarest code each answer was given (module notes).
+fn draw_per_code(
+    questions: Vec<String>,
+    pools: BTreeMap<String, Vec<Drawn>>,
+    n: usize,
+    per_code: usize,
+    key: impl Fn(&Drawn) -> [u8; 32],
+) -> Sample {
+    let pool_size: BTreeMap<String, usize> = pools.iter().map(|(q, v)| (q.clone(), v.len())).collect();
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for d in pools.values().flatten() {
+        for c in &d.codes {
+            *count.entry(c.clone()).or_default() += 1;
+        }
+    }
+    // Each answer's rarest code (ties to the code sorted first; "" for an answer with none).
+    let rarest = |d: &Drawn| -> String {
+        d.codes.iter().min_by_key(|c| (count[c.as_str()], c.as_str())).cloned().unwrap_or_default()
+    };
+    let mut strata: BTreeMap<String, Vec<Drawn>> = BTreeMap::new();
+    for d in pools.into_values().flatten() {
+        strata.entry(rarest(&d)).or_default().push(d);
+    }
+    // Rarest code first, as the run counted it (the stratum of answers with no code last).
+    let mut order: Vec<(String, Vec<Drawn>)> = strata.into_iter().collect();
+    order.sort_by_key(|(c, _)| (c.is_empty(), count.get(c).copied().unwrap_or(0), c.clone()));
+    let sizes: Vec<usize> = order.iter().map(|(_, v)| v.len()).collect();
+    let least: Vec<usize> = sizes.iter().map(|&s| s.min(per_code)).collect();
+    let rest: Vec<usize> = sizes.iter().zip(&least).map(|(s, l)| s - l).collect();
+    let extra = allocate(&rest, n.saturating_sub(least.iter().sum()));
+    let mut drawn = Vec::new();
+    let mut per_stratum = Vec::new();
+    for (k, ((code, mut pool), size)) in order.into_iter().zip(&sizes).enumerate() {
+        let share = least[k] + extra[k];
+        let name = format!("S{}", k + 1);
+        pool.sort_by_cached_key(&key);
+        pool.truncate(share);
+        let weight = *size as f64 / share as f64;
+        for d in &mut pool {
+            d.stratum = Some((name.clone(), weight));
+        }
+        per_stratum.push((name, code, *size, share));
+        drawn.extend(pool);
+    }
+    // Listed by question, then in the draw's own order, so no stratum (code) sits together.
+    let position = |q: &str| questions.iter().position(|x| x == q).unwrap_or(usize::MAX);
+    drawn.sort_by_cached_key(|d| (position(&d.question), key(d)));
+    let per_question = questions
+        .iter()
+        .map(|q| (q.clone(), pool_size[q], drawn.iter().filter(|d| &d.question == q).count()))
+        .collect();
+    Sample { drawn, per_question, per_stratum }
 }
 
 const HEADERS: [&str; 6] = ["id", "question", "question_text", "text", "codes", "tone"];
+/// Two more columns of a sample drawn per code, to leave as they are.
+const DESIGN: [&str; 2] = ["stratum", "weight"];
+
+impl Sample {
+    fn per_code(&self) -> bool {
+        !self.per_stratum.is_empty()
+    }
+    fn headers(&self) -> Vec<&'static str> {
+        HEADERS.iter().chain(if self.per_code() { &DESIGN[..] } else { &[] }).copied().collect()
+    }
+}
+
+/// A weight as the sample file gives it: enough digits to sum back to the stratum's size.
+fn weight_text(w: f64) -> String {
+    let s = format!("{w:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
 
 /// Writes the sample to `out`: an Excel workbook when it ends in `.xlsx` (the sample, then the
 /// codebook's codes to choose from), else CSV. The `codes` and `tone` columns are left empty for the officer.
@@ -124,9 +217,13 @@ pub fn write(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
         write_xlsx(sample, codebook, out)
     } else {
         let mut w = csv::Writer::from_path(out).with_context(|| format!("{}: cannot write", out.display()))?;
-        w.write_record(HEADERS)?;
+        w.write_record(sample.headers())?;
         for d in &sample.drawn {
-            w.write_record([&d.id, &d.question, &d.question_text, &d.text, "", ""])?;
+            let mut row = vec![d.id.clone(), d.question.clone(), d.question_text.clone(), d.text.clone(), String::new(), String::new()];
+            if let Some((s, weight)) = &d.stratum {
+                row.extend([s.clone(), weight_text(*weight)]);
+            }
+            w.write_record(row)?;
         }
         w.flush().with_context(|| format!("{}: cannot write", out.display()))?;
         Ok(())
@@ -141,12 +238,13 @@ fn write_xlsx(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
     // Text format, so that Excel keeps a typed 5.2 as the code "5.2", not a number.
     let to_fill = wrap.clone().set_background_color("FFF2CC").set_num_format("@");
     let ws = wb.add_worksheet().set_name("Sample")?;
-    for (c, h) in HEADERS.iter().enumerate() {
+    for (c, h) in sample.headers().iter().enumerate() {
         ws.write_with_format(0, c as u16, *h, &head)?;
     }
+    let keep = wrap.clone().set_font_color("767676");
     // Column widths in characters; wrapped columns set each row's height, which LibreOffice
     // does not work out for itself.
-    let widths = [22.0, 9.0, 40.0, 80.0, 20.0, 12.0];
+    let widths = [22.0, 9.0, 40.0, 80.0, 20.0, 12.0, 9.0, 9.0];
     let lines = |s: &str, width: f64| -> f64 {
         s.trim().lines().map(|l| (l.chars().count() as f64 / (width - 2.0)).ceil().max(1.0)).sum::<f64>().max(1.0)
     };
@@ -157,9 +255,13 @@ fn write_xlsx(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
         }
         ws.write_blank(r, 4, &to_fill)?;
         ws.write_blank(r, 5, &to_fill)?;
+        if let Some((s, weight)) = &d.stratum {
+            ws.write_with_format(r, 6, s.as_str(), &keep)?;
+            ws.write_with_format(r, 7, *weight, &keep)?;
+        }
         ws.set_row_height(r, 3.0 + 15.0 * lines(&d.question_text, widths[2]).max(lines(&d.text, widths[3])))?;
     }
-    for (c, width) in widths.iter().enumerate() {
+    for (c, width) in widths.iter().enumerate().take(sample.headers().len()) {
         ws.set_column_width(c as u16, *width)?;
     }
     ws.set_freeze_panes(1, 0)?;
@@ -173,14 +275,23 @@ fn write_xlsx(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
         0,
         1,
         2,
-        "Read each answer on the Sample sheet and type the codes that fit in its codes column: the ids below, \
-         separated by semicolons (e.g. 5.2;8.2), sub-outcomes rather than outcomes, the fallback code where none fits. \
-         Code without looking at the tool's codes. If you will, type each answer's tone in its tone column too: \
-         positive, neutral, negative or mixed (a plain suggestion is neutral, a complaint negative, praise positive). \
-         Then run `consult analyse EXPORT --check THIS_FILE` (or `consult evaluate coded_responses.csv THIS_FILE`).",
+        &format!(
+            "Read each answer on the Sample sheet and type the codes that fit in its codes column: the ids below, \
+             separated by semicolons (e.g. 5.2;8.2), sub-outcomes rather than outcomes, the fallback code where none \
+             fits. Code without looking at the tool's codes. If you will, type each answer's tone in its tone column \
+             too: positive, neutral, negative or mixed (a plain suggestion is neutral, a complaint negative, praise \
+             positive).{} Then run `consult analyse EXPORT --check THIS_FILE` (or `consult evaluate \
+             coded_responses.csv THIS_FILE`).",
+            if sample.per_code() {
+                " Leave the stratum and weight columns as they are: the sample was drawn with more of the rarer codes' \
+                 answers, and each answer's weight says how many of the run's answers it stands for."
+            } else {
+                ""
+            }
+        ),
         &wrap,
     )?;
-    ws.set_row_height(1, 64.0)?;
+    ws.set_row_height(1, if sample.per_code() { 96.0 } else { 64.0 })?;
     ws.write(2, 0, format!("Codebook: {}, version {}", codebook.name, codebook.version))?;
     for (c, h) in ["id", "label", "outcome"].iter().enumerate() {
         ws.write_with_format(4, c as u16, *h, &head)?;
@@ -206,7 +317,8 @@ fn write_xlsx(sample: &Sample, codebook: &Codebook, out: &Path) -> Result<()> {
 pub fn run(args: &crate::cli::SampleArgs) -> Result<()> {
     let codebook = Codebook::load_or_default(args.codebook.as_deref())?;
     let coded = Table::read_whole(&args.coded)?;
-    let sample = draw(&coded, usize::try_from(args.n).unwrap_or(usize::MAX), args.seed)?;
+    let n = usize::try_from(args.n).unwrap_or(usize::MAX);
+    let sample = draw(&coded, n, args.seed, args.per_code)?;
     write(&sample, &codebook, &args.out)?;
     let pool: usize = sample.per_question.iter().map(|(_, s, _)| s).sum();
     println!(
@@ -217,6 +329,20 @@ pub fn run(args: &crate::cli::SampleArgs) -> Result<()> {
     );
     for (q, size, share) in &sample.per_question {
         println!("  {q}: {share} of {size}");
+    }
+    if sample.per_code() {
+        // The strata are not named by their codes here either: the sample is coded blind.
+        println!(
+            "Drawn per code: each answer in the stratum of the rarest code this run gave it ({} strata, S1 the rarest), \
+             at least {} from each (all of a smaller one){}; each answer's weight (its stratum's answers over those \
+             drawn) weights the figures back to all {pool}:",
+            sample.per_stratum.len(),
+            args.per_code,
+            if sample.drawn.len() > n { format!(", so more than the {n} asked for") } else { String::new() }
+        );
+        for (name, _, size, share) in &sample.per_stratum {
+            println!("  {name}: {share} of {size} (weight {})", weight_text(*size as f64 / *share as f64));
+        }
     }
     println!(
         "Code each answer in its codes column (codebook ids separated by ';', \"{}\" where none fits), without \

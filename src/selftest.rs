@@ -256,5 +256,5 @@ pub fn agreement(hand: &[HandCoded], codebook: &Codebook) -> (crate::evaluate::R
     let pairs: Vec<crate::evaluate::Pair> =
         hand.iter().map(|h| (h.given.iter().map(|a| a.code.clone()).collect(), h.codes.iter().cloned().collect())).collect();
     let codes: std::collections::BTreeSet<String> = pairs.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
-    crate::evaluate::levels(&pairs, &codes, codebook)
+    crate::evaluate::levels(&pairs, &codes, codebook, None)
 }

@@ -723,6 +723,41 @@ fn analyse_check_reports_agreement_with_a_hand_coded_sample_of_its_answers() {
     assert_eq!(json["check_agreement"]["left_out_as_examples"].as_u64(), Some(copies));
     assert_eq!(json["check_agreement"]["compared"].as_u64(), Some(30 - copies));
 
+    // A sample drawn per code (`consult sample --per-code`) is weighted back to the whole run,
+    // as `consult evaluate` weights it, and the note and the table say so.
+    let o = consult_in_repo(&["sample", &s(d("run1/coded_responses.csv")), "--out", &s(d("per_code.csv")), "--n", "30", "--per-code", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ph, per_code) = read_csv(&d("per_code.csv"));
+    assert_eq!(ph[6..], ["stratum", "weight"]);
+    let weighted: Vec<Vec<String>> = per_code
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let codes = if k == 0 { "other".to_string() } else { of(&r[0], &r[1], codes_col) };
+            vec![r[0].clone(), r[1].clone(), codes, r[6].clone(), r[7].clone()]
+        })
+        .collect();
+    write_csv(&d("per_code_filled.csv"), &["id", "question", "codes", "stratum", "weight"], &weighted);
+    let o = run("run5", &["--check", &s(d("per_code_filled.csv"))]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d("run5/run.json")).unwrap()).unwrap();
+    let c = &json["check_agreement"];
+    assert_eq!((c["weighted"].as_bool(), c["compared"].as_u64()), (Some(true), Some(per_code.len() as u64)), "{c}");
+    let o = consult_in_repo(&["evaluate", &s(d("run5/coded_responses.csv")), &s(d("per_code_filled.csv"))]);
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert!(printed.contains("Weighted by the gold file's weight column"), "{printed}");
+    let micro = printed.lines().find_map(|l| l.strip_prefix("code: micro-F1 ")).unwrap()[..5].to_string();
+    assert_eq!(format!("{:.3}", c["code"]["micro_f1"].as_f64().unwrap()), micro, "{printed}");
+    let summary = std::fs::read_to_string(d("run5/summary.md")).unwrap();
+    assert!(summary.contains("were compared with the codes this run gave them, each weighted by how many of the run's answers it stands for"), "{summary}");
+    assert!(summary.contains("The sample was drawn per code, so each sampled answer is weighted"), "{summary}");
+    let mut bad = weighted.clone();
+    bad[3][4] = "0".into();
+    write_csv(&d("badweight.csv"), &["id", "question", "codes", "stratum", "weight"], &bad);
+    let o = run("run6", &["--check", &s(d("badweight.csv"))]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("badweight.csv: line 5, column weight: \"0\" is not a weight"));
+
     // Faults in the sample stop the run before it starts, naming file, line and column.
     let mut bad = filled.clone();
     bad[0][4] = String::new();

@@ -441,6 +441,86 @@ fn sample_draws_coded_answers_per_question_for_hand_coding() {
     assert!(out.contains("Items compared: 12 (0 gold items had no coded answer)\n12 gold items carry no code"), "{out}");
 }
 
+/// `consult sample --per-code K` draws at least K answers from each code's stratum (answers by
+/// the rarest code the run gave them; all of a smaller one), the rest in proportion, names the
+/// strata S1, S2, ... rarest first (not by code: the sample is coded blind) and writes each
+/// answer's weight; `evaluate` weights its figures back to the whole run by them.
+#[test]
+fn sample_per_code_draws_every_codes_answers_and_evaluate_weights_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    // Q1: 40 answers given 8.2, 4 given 8.2 and 5.3, 2 given 7.3; Q2: 20 given 8.3. By their
+    // rarest code: 7.3 (2 answers), 5.3 (4), 8.3 (20), 8.2 (40).
+    let mut coded = String::from("id,line,question,question_text,text,status,reason,codes,sentiment,campaign\n");
+    for i in 0..46 {
+        let codes = match i {
+            0..=39 => "8.2",
+            40..=43 => "8.2;5.3",
+            _ => "7.3",
+        };
+        coded.push_str(&format!("r{i},{},Q1,Any comments?,Answer {i},coded,,{codes},neutral,\n", i + 2));
+    }
+    for i in 0..20 {
+        coded.push_str(&format!("r{i},{},Q2,Anything else?,Other answer {i},coded,,8.3,neutral,\n", i + 2));
+    }
+    std::fs::write(p("coded.csv"), coded).unwrap();
+    let o = consult(&["sample", &p("coded.csv"), "--out", &p("s.csv"), "--n", "20", "--per-code", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout);
+    // At least 3 each (2 of S1): 11; the other 9 shared over 0, 1, 17 and 37 left: 0, 0, 3, 6.
+    assert!(said.starts_with(&format!("Drew 20 of 66 coded answers (a campaign's copies counted once; seed 1) into {}", p("s.csv"))), "{said}");
+    assert!(said.contains("4 strata, S1 the rarest"), "{said}");
+    assert!(said.contains("  S1: 2 of 2 (weight 1)\n  S2: 3 of 4 (weight 1.333333)\n  S3: 6 of 20 (weight 3.333333)\n  S4: 9 of 40 (weight 4.444444)\n"), "{said}");
+    let (h, rows) = read_csv(&dir.path().join("s.csv"));
+    assert_eq!(h, ["id", "question", "question_text", "text", "codes", "tone", "stratum", "weight"]);
+    let of = |r: &Vec<String>| -> usize { r[3].rsplit(' ').next().unwrap().parse().unwrap() };
+    // Each stratum holds the answers of its code: S1 7.3 (Q1 44-45), S2 5.3 (Q1 40-43), S3 Q2, S4 8.2 alone.
+    for r in &rows {
+        let want = match (r[1].as_str(), of(r)) {
+            ("Q2", _) => "S3",
+            (_, 44..) => "S1",
+            (_, 40..) => "S2",
+            _ => "S4",
+        };
+        assert_eq!(r[6], want, "{r:?}");
+    }
+    // Listed by question, Q1 first, so no stratum sits together.
+    assert!(rows.iter().position(|r| r[1] == "Q2").unwrap() == 14 && rows[14..].iter().all(|r| r[1] == "Q2"), "{rows:?}");
+    // Asked for fewer than the strata need: all of those, and said so.
+    let o = consult(&["sample", &p("coded.csv"), "--out", &p("small.csv"), "--n", "5", "--per-code", "3"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("so more than the 5 asked for"));
+    assert_eq!(read_csv(&dir.path().join("small.csv")).1.len(), 11);
+
+    // Coded by hand as the run coded them, but 5.3 wrong on every answer given it (S2: 8.2 only)
+    // and missed on the first of S4's (8.2;5.3 by hand).
+    let first_s4 = rows.iter().position(|r| r[6] == "S4").unwrap();
+    let mut filled = String::from("id,question,codes,stratum,weight\n");
+    for (k, r) in rows.iter().enumerate() {
+        let codes = match r[6].as_str() {
+            "S1" => "7.3",
+            "S2" => "8.2",
+            "S3" => "8.3",
+            _ if k == first_s4 => "8.2;5.3",
+            _ => "8.2",
+        };
+        filled.push_str(&format!("{},{},{codes},{},{}\n", r[0], r[1], r[6], r[7]));
+    }
+    std::fs::write(p("filled.csv"), &filled).unwrap();
+    let o = consult(&["evaluate", &p("coded.csv"), &p("filled.csv")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Weighted by the gold file's weight column (a sample drawn per code, 4 strata): the figures estimate all 66 answers"), "{out}");
+    // Weighted: 5.3 fp 3 x 4/3 = 4, fn 40/9; tp 2 + 4 + 20 + 40 = 66 over the other codes:
+    // micro 132 / (132 + 4 + 4.444) = 0.940 (unweighted 40 / 44 = 0.909); macro (0 + 1 + 1 + 1) / 4.
+    assert!(out.contains("code: micro-F1 0.940") && out.contains("macro-F1 0.750"), "{out}");
+    assert!(out.contains("5.3              0.000     0.000     0.000"), "{out}");
+    // A weight edited away is an error naming file, line and column.
+    std::fs::write(p("bad.csv"), filled.replacen(",S1,1\n", ",S1,one\n", 1)).unwrap();
+    let o = consult(&["evaluate", &p("coded.csv"), &p("bad.csv")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("{}: line ", p("bad.csv"))) && err.contains(", column weight: \"one\" is not a weight"), "{err}");
+}
+
 /// Near-duplicate campaigns on the real model: a template sent with small edits (a word
 /// changed, a sentence or a signature added, case and punctuation lost) is one campaign; a
 /// different answer on the same subject and a repeated short answer are not.
