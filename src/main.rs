@@ -29,8 +29,20 @@ fn tune_allocator() {
     }
 }
 
+/// Output piped into `head` and closed early ends the process quietly, as for other Unix
+/// tools: Rust ignores SIGPIPE, so `println!` to the closed pipe panicked ("failed printing to
+/// stdout: Broken pipe") where `consult evaluate ... | head` should simply stop.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal before any other thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
     tune_allocator();
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
