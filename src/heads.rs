@@ -3,8 +3,9 @@
 //!
 //! Features are the sentiment head's `[answer, question, answer*question]` sentence
 //! embeddings (since the ninth session read by a copy of the encoder fine-tuned on the same
-//! sample when it has at least 500 answers, [`crate::tune::train_encoder`], kept beside
-//! head.json) and, in heads trained since the seventh session, TF-IDF word features of the
+//! sample when it has at least 500 answers, [`crate::tune::train_encoder`], and since the
+//! twenty-first session a smaller one on contrastive pairs of its answers,
+//! [`crate::tune::train_encoder_contrastive`]; kept beside head.json) and, in heads trained since the seventh session, TF-IDF word features of the
 //! answer and its question ([`crate::lexical`]). All codes are fitted together (one-vs-rest
 //! logistic regression, full-batch Adam, L2) with libtorch matrix products. Each code's decision threshold is the one that maximises its F1 on
 //! out-of-fold probabilities (3 folds of the training data), so rare codes are not drowned
@@ -43,9 +44,10 @@ pub struct CodeHead {
     #[serde(default)]
     pub threshold_floor: f32,
     /// The folder, beside head.json, of the encoder fine-tuned on the sample
-    /// ([`crate::tune::train_encoder`]): the embedding features are read with it. None: with
-    /// the base model (heads trained before the ninth session, on samples under
-    /// `--tune-min-answers`, or with `--tune-epochs 0`).
+    /// ([`crate::tune::train_encoder`], or on contrastive pairs for a sample under
+    /// `--tune-min-answers`): the embedding features are read with it. None: with the base
+    /// model (heads trained before the ninth session, small samples before the twenty-first,
+    /// or with `--tune-epochs 0` or `--tune-contrastive 0`).
     #[serde(default)]
     pub encoder: Option<String>,
     pub meta: serde_json::Value,

@@ -734,14 +734,42 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let encoder_dir = args.out.join(ENCODER_DIR);
     let _ = std::fs::remove_dir_all(&encoder_dir);
     let t_tune = std::time::Instant::now();
-    if args.tune_epochs > 0 && texts.len() < args.tune_min_answers {
+    let small = texts.len() < args.tune_min_answers;
+    if args.tune_epochs > 0 && small && args.tune_contrastive == 0 {
         eprintln!(
             "train: {} coded answers, under --tune-min-answers {}: the heads read answers with the base model, not fine-tuned",
             texts.len(),
             args.tune_min_answers
         );
     }
-    let tuned = if args.tune_epochs > 0 && texts.len() >= args.tune_min_answers {
+    let mut contrastive_pairs = 0;
+    let tuned = if args.tune_epochs > 0 && small && args.tune_contrastive > 0 {
+        let base = crate::commands::model_dir(args.model.dir.as_deref())?;
+        let answers: Vec<&str> = texts.iter().map(|(t, _)| t.as_str()).collect();
+        let settings = tune::Settings {
+            epochs: 1,
+            encoder_learning_rate: 2e-5,
+            // Every weight: leaving the embeddings and lowest layer as they were scored lower on
+            // the development fold (micro / macro-F1 0.596 / 0.369 against 0.602 / 0.381).
+            frozen_layers: 0,
+            ..Default::default()
+        };
+        eprintln!(
+            "train: {} coded answers, under --tune-min-answers {}: fine-tuning {} on contrastive pairs of them, {} rounds",
+            texts.len(),
+            args.tune_min_answers,
+            base.display(),
+            args.tune_contrastive
+        );
+        let tmp = args.out.join(format!("{ENCODER_DIR}.partial"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        contrastive_pairs =
+            tune::train_encoder_contrastive(&base, &answers, &gold, args.tune_contrastive, &settings, &tmp, &|_, loss| {
+                eprintln!("train: contrastive pairs learnt, mean loss {loss:.4} ({:.0}s)", t_tune.elapsed().as_secs_f64());
+            })?;
+        std::fs::rename(&tmp, &encoder_dir).with_context(|| format!("moving the tuned encoder into {}", encoder_dir.display()))?;
+        Some(settings)
+    } else if args.tune_epochs > 0 && !small {
         let base = crate::commands::model_dir(args.model.dir.as_deref())?;
         let targets: Vec<Vec<f32>> =
             gold.iter().map(|g| codes.iter().map(|c| if g.contains(c) { 1.0 } else { 0.0 }).collect()).collect();
@@ -785,6 +813,19 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         "codebook": {"name": codebook.name, "sha256": codebook.sha256},
         "model": encoder.info().name,
         "encoder": match &tuned {
+            Some(settings) if contrastive_pairs > 0 => json!({
+                "fine_tuned": true,
+                "folder": ENCODER_DIR,
+                "weights_sha256": encoder.info().weights_sha256,
+                "input": format!(
+                    "each answer alone, at most 128 tokens, mean-pooled and normalised; SetFit-style contrastive pairs \
+                     ({} rounds: each answer with one that shares a code, cosine 1, and one that shares none, cosine 0; \
+                     {contrastive_pairs} pairs), mean squared error, one pass",
+                    args.tune_contrastive
+                ),
+                "settings": settings,
+                "seconds": tune_seconds,
+            }),
             Some(settings) => json!({
                 "fine_tuned": true,
                 "folder": ENCODER_DIR,

@@ -6,7 +6,9 @@
 //!   sigmoid per code (binary cross-entropy); only the tuned encoder is kept, written as a
 //!   sentence-model folder that the code heads then read answers with. `consult train`
 //!   leaves the embeddings and the lowest layer as they are ([`Settings::frozen_layers`]),
-//!   which makes its three epochs cost what two of every weight did.
+//!   which makes its three epochs cost what two of every weight did. A sample under 500
+//!   answers is fine-tuned SetFit-style instead ([`train_encoder_contrastive`]): each answer
+//!   read alone, on pairs that share a code or share none, with no head.
 //!
 //! Training is AdamW with a linear warm-up (10% of steps) and linear decay,
 //! batches of 16 drawn from length-sorted buckets, dropout on, seeded: the same data and
@@ -83,16 +85,31 @@ impl PairNet {
         PairNet { vs, bert, head }
     }
 
-    /// Grade logits for one padded batch.
-    fn logits(&self, batch: &Batch, train: bool) -> Result<Tensor> {
+    /// The mean of the token states of each input of one padded batch, in fp32 whatever the
+    /// network computes in.
+    fn pooled(&self, batch: &Batch, train: bool) -> Result<Tensor> {
         let out = self
             .bert
             .forward_t(Some(&batch.ids), Some(&batch.mask), Some(&batch.types), None, None, None, None, train)
             .map_err(|e| anyhow!("sentiment model forward pass: {e}"))?;
-        // Pool in fp32 whatever the network computes in; the head in its own number format.
         let m = batch.mask.unsqueeze(-1).to_kind(Kind::Float);
-        let pooled = (out.hidden_state.to_kind(Kind::Float) * &m).sum_dim_intlist(1, false, None) / m.sum_dim_intlist(1, false, None);
+        Ok((out.hidden_state.to_kind(Kind::Float) * &m).sum_dim_intlist(1, false, None) / m.sum_dim_intlist(1, false, None))
+    }
+
+    /// Grade logits for one padded batch (the head in its own number format).
+    fn logits(&self, batch: &Batch, train: bool) -> Result<Tensor> {
+        let pooled = self.pooled(batch, train)?;
         Ok(self.head.forward(&pooled.to_kind(self.head.ws.kind())).to_kind(Kind::Float))
+    }
+
+    /// Leaves the embeddings and the lowest `layers` layers as they are (none when 0).
+    fn freeze(&self, layers: usize) {
+        let frozen: Vec<String> = (0..layers).map(|i| format!("encoder.layer.{i}.")).collect();
+        for (name, t) in self.vs.variables() {
+            if (layers > 0 && name.starts_with("embeddings.")) || frozen.iter().any(|l| name.starts_with(l.as_str())) {
+                let _ = t.set_requires_grad(false);
+            }
+        }
     }
 }
 
@@ -318,6 +335,102 @@ pub fn train_encoder(
         logits.binary_cross_entropy_with_logits::<&Tensor>(&y, None, Some(&pos_weight), tch::Reduction::Mean)
     };
     let net = fit(base, pairs, CODES_HEAD, k, s, &loss, progress)?;
+    save_encoder(&net, base, out)
+}
+
+/// SetFit-style contrastive fine-tuning (Tunstall et al. 2022, "Efficient few-shot learning
+/// without prompts") for a small coded sample, where fine-tuning with a head on the codes did
+/// worse than the base model. Each round gives every answer one partner that shares a code
+/// with it (target cosine 1) and one that shares none (target 0), drawn with the seed; the
+/// encoder reads each answer alone, mean-pooled and normalised, as the heads will read it, and
+/// learns the targets by mean squared error: one pass over the pairs, batches of
+/// `s.batch_size` pairs from length-sorted buckets, AdamW at `s.encoder_learning_rate` with the
+/// usual warm-up and decay. `codes[i]` are answer `i`'s codes (any ids). Writes the encoder as
+/// [`train_encoder`] does; returns how many pairs it learnt from.
+pub fn train_encoder_contrastive(
+    base: &Path,
+    texts: &[&str],
+    codes: &[Vec<String>],
+    rounds: usize,
+    s: &Settings,
+    out: &Path,
+    progress: &dyn Fn(usize, f64),
+) -> Result<usize> {
+    let n = texts.len();
+    if n < 2 || rounds == 0 {
+        bail!("contrastive fine-tuning needs at least two answers and one round");
+    }
+    let mut rng = Rng(s.seed);
+    let mut by_code: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, cs) in codes.iter().enumerate() {
+        for c in cs {
+            by_code.entry(c.as_str()).or_default().push(i);
+        }
+    }
+    let shares = |i: usize, j: usize| codes[i].iter().any(|c| codes[j].contains(c));
+    let mut pairs: Vec<(usize, usize, f32)> = Vec::new();
+    for _ in 0..rounds {
+        for (i, cs) in codes.iter().enumerate() {
+            if !cs.is_empty() {
+                let code = &cs[(rng.next() % cs.len() as u64) as usize];
+                let others: Vec<usize> = by_code[code.as_str()].iter().copied().filter(|&j| j != i).collect();
+                if !others.is_empty() {
+                    pairs.push((i, others[(rng.next() % others.len() as u64) as usize], 1.0));
+                }
+            }
+            // A partner sharing no code: a few draws, since most answers share none.
+            for _ in 0..20 {
+                let j = (rng.next() % n as u64) as usize;
+                if j != i && !shares(i, j) {
+                    pairs.push((i, j, 0.0));
+                    break;
+                }
+            }
+        }
+    }
+    if pairs.is_empty() {
+        bail!("no pairs to learn from: the answers' codes give neither a shared nor an unshared pair");
+    }
+    tch::manual_seed(s.seed as i64);
+    let net = PairNet::load_with(base, &base.join(WEIGHTS), false, CODES_HEAD, 1)?;
+    net.freeze(s.frozen_layers);
+    let tok = model::load_tokenizer(base)?;
+    let mut enc = Encoded { ids: Vec::new(), types: Vec::new(), start: vec![0] };
+    for block in texts.chunks(1024) {
+        for e in tok.encode_list(block, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0) {
+            enc.ids.extend(e.token_ids.iter().map(|&t| t as u32));
+            enc.types.extend(e.segment_ids.iter().map(|&s| s as u8));
+            enc.start.push(enc.ids.len());
+        }
+    }
+    let lengths: Vec<usize> = pairs.iter().map(|&(i, j, _)| enc.len_of(i).max(enc.len_of(j))).collect();
+    let batches = epoch_batches(&lengths, s.batch_size, &mut rng);
+    let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
+    let steps = batches.len() as f64;
+    let mut total = 0.0;
+    for (step, items) in batches.iter().enumerate() {
+        let f = ((step as f64 + 1.0) / (s.warmup_fraction * steps)).min(1.0) * ((steps - step as f64) / steps).max(0.0);
+        opt.set_lr_group(0, s.encoder_learning_rate * f);
+        opt.set_lr_group(1, 0.0);
+        // Both sides of the batch's pairs in one pass: the first half, then their partners.
+        let both: Vec<usize> = items.iter().map(|&p| pairs[p].0).chain(items.iter().map(|&p| pairs[p].1)).collect();
+        let v = net.pooled(&batch(&enc, &both), true)?;
+        let v = &v / v.norm_scalaropt_dim(2, [1], true).clamp_min(1e-12);
+        let k = items.len() as i64;
+        let cos = (v.narrow(0, 0, k) * v.narrow(0, k, k)).sum_dim_intlist(1, false, None);
+        let target = Tensor::from_slice(&items.iter().map(|&p| pairs[p].2).collect::<Vec<f32>>());
+        let loss = cos.mse_loss(&target, tch::Reduction::Mean);
+        opt.backward_step(&loss);
+        total += loss.double_value(&[]);
+    }
+    progress(1, total / steps);
+    save_encoder(&net, base, out)?;
+    Ok(pairs.len())
+}
+
+/// Writes a tuned network's encoder, without its head, into `out` as a sentence-model folder:
+/// the base folder's config, tokenizer and pooling files beside the new `model.safetensors`.
+fn save_encoder(net: &PairNet, base: &Path, out: &Path) -> Result<()> {
     copy_model_files(base, out)?;
     // The tuned tensors, and the base model's others (the pooler, which mean pooling does not
     // use but the sentence model loader expects) as they were.
@@ -362,12 +475,7 @@ fn fit(
 ) -> Result<PairNet> {
     tch::manual_seed(s.seed as i64);
     let net = PairNet::load_with(base, &base.join("model.safetensors"), false, head, outputs)?;
-    let frozen_layers: Vec<String> = (0..s.frozen_layers).map(|i| format!("encoder.layer.{i}.")).collect();
-    for (name, t) in net.vs.variables() {
-        if (s.frozen_layers > 0 && name.starts_with("embeddings.")) || frozen_layers.iter().any(|l| name.starts_with(l.as_str())) {
-            let _ = t.set_requires_grad(false);
-        }
-    }
+    net.freeze(s.frozen_layers);
     let tok = model::load_tokenizer(base)?;
     let enc = encode(&tok, pairs);
     let lengths = enc.lengths();

@@ -220,11 +220,14 @@ fn a_model_trained_on_every_fold_is_never_scored_on_a_fold_it_saw() {
     assert!(!out.exists());
 }
 
-/// A small sample (under `--tune-min-answers`, 500) is learnt on the base model's embeddings:
-/// fine-tuning on a few hundred answers scored worse (BENCHMARKS.md §4). head.json says so, no
-/// encoder folder is written, and `analyse --head` codes with it.
+/// A small sample (under `--tune-min-answers`, 500) fine-tunes the encoder SetFit-style, on
+/// contrastive pairs of its answers (`--tune-contrastive 5`, the default): on NHS FFT
+/// development folds at 10 examples per code it lifted the heads over the base model
+/// (BENCHMARKS.md §4). head.json says how, the encoder folder is beside it, the same seed gives
+/// the same weights, and `analyse --head` codes with it; `--tune-contrastive 0` keeps the base
+/// model, as before.
 #[test]
-fn small_samples_keep_the_base_encoder() {
+fn small_samples_fine_tune_on_contrastive_pairs() {
     let dir = tempfile::tempdir().unwrap();
     let gold = dir.path().join("gold.csv");
     let mut w = csv::Writer::from_path(&gold).unwrap();
@@ -236,13 +239,33 @@ fn small_samples_keep_the_base_encoder() {
         w.write_record([format!("r{i}"), format!("{text} ({i})"), code.to_string()]).unwrap();
     }
     w.flush().unwrap();
-    let head = dir.path().join("head");
-    Command::cargo_bin("consult").unwrap().args(["train", "--gold"]).arg(&gold).arg("--out").arg(&head).assert().success();
-    let trained: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(head.join("head.json")).unwrap()).unwrap();
+    let train = |name: &str, extra: &[&str]| -> (std::path::PathBuf, serde_json::Value) {
+        let head = dir.path().join(name);
+        Command::cargo_bin("consult").unwrap().args(["train", "--gold"]).arg(&gold).arg("--out").arg(&head).args(extra).assert().success();
+        let trained = serde_json::from_str(&std::fs::read_to_string(head.join("head.json")).unwrap()).unwrap();
+        (head, trained)
+    };
+    let (base_head, trained) = train("base", &["--tune-contrastive", "0"]);
     assert!(trained["encoder"].is_null(), "{}", trained["encoder"]);
     assert_eq!(trained["meta"]["encoder"]["fine_tuned"], false);
     assert!(trained["meta"]["encoder"]["why"].as_str().unwrap().contains("30 coded answers"), "{}", trained["meta"]["encoder"]);
-    assert!(!head.join("encoder").exists());
+    assert!(!base_head.join("encoder").exists());
+
+    let (head, trained) = train("head", &[]);
+    assert_eq!(trained["encoder"], "encoder");
+    let enc = &trained["meta"]["encoder"];
+    assert_eq!(enc["fine_tuned"], true);
+    // 30 answers, 5 rounds, each answer with a partner sharing its code and one that does not.
+    assert!(enc["input"].as_str().unwrap().contains("SetFit-style contrastive pairs (5 rounds"), "{enc}");
+    assert!(enc["input"].as_str().unwrap().contains("300 pairs"), "{enc}");
+    assert_eq!(enc["settings"]["encoder_learning_rate"], 2e-5);
+    assert!(head.join("encoder/model.safetensors").is_file());
+    let (again, _) = train("again", &[]);
+    assert_eq!(
+        std::fs::read(head.join("encoder/model.safetensors")).unwrap(),
+        std::fs::read(again.join("encoder/model.safetensors")).unwrap(),
+        "the same sample and seed give the same weights"
+    );
     let input = dir.path().join("input.csv");
     std::fs::write(&input, "id,comment\n1,The road outside the school is full of potholes\n2,Please run buses after 7pm\n").unwrap();
     let out = dir.path().join("out");
