@@ -97,3 +97,20 @@ def tone(p):
     if neg > mid and neg > pos:
         return "negative"
     return "neutral"
+
+
+def fft_label_matrices(d):
+    """An NHS FFT split (load_fft_sets) as the PyTorch side checks use it: training answers and
+    questions, test answers and questions, the training code sets, the binarizer over every code
+    seen, training targets (float32), test gold matrix, which codes have training examples, and
+    the column of each scored code."""
+    import numpy as np
+    from sklearn.preprocessing import MultiLabelBinarizer
+    train, test, gold, scored = load_fft_sets(d)
+    tra = [r["text"] for r in train]; trq = [r["question"] for r in train]
+    tea = [t for _, t, _ in test]; teq = [q for _, _, q in test]
+    ys = [set(filter(None, r["codes"].split(";"))) for r in train]
+    mlb = MultiLabelBinarizer(classes=sorted({c for y in ys for c in y} | {c for y in gold.values() for c in y}))
+    ytr = mlb.fit_transform(ys).astype(np.float32); g = mlb.transform([gold[i] for i, _, _ in test])
+    keep = ytr.sum(0) > 0; idx = [list(mlb.classes_).index(c) for c in scored]
+    return tra, trq, tea, teq, ys, mlb, ytr, g, keep, idx

@@ -15,19 +15,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.metrics import f1_score
-from sklearn.preprocessing import MultiLabelBinarizer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import load_fft_sets
+from common import fft_label_matrices
 torch.manual_seed(0); random.seed(0); np.random.seed(0); torch.set_num_threads(2)
 D, EPOCHS, LR = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 M = "models/all-MiniLM-L6-v2"
-train, test, gold, scored = load_fft_sets(D)
-tra = [r["text"] for r in train]; trq = [r["question"] for r in train]
-tea = [t for _, t, _ in test]; teq = [q for _, _, q in test]
-Ys = [set(filter(None, r["codes"].split(";"))) for r in train]
-mlb = MultiLabelBinarizer(classes=sorted({c for y in Ys for c in y} | {c for y in gold.values() for c in y}))
-Ytr = mlb.fit_transform(Ys).astype(np.float32); G = mlb.transform([gold[i] for i, _, _ in test])
-keep = Ytr.sum(0) > 0; idx = [list(mlb.classes_).index(c) for c in scored]
+tra, trq, tea, teq, Ys, mlb, Ytr, G, keep, idx = fft_label_matrices(D)
 tok = AutoTokenizer.from_pretrained(M); enc = AutoModel.from_pretrained(M)
 
 def pool(texts, pairs=None, train=False):
@@ -70,11 +63,11 @@ for th in (0.5, 0.6, 0.7): report("1 heads on TF-IDF + frozen MiniLM", H0, th)
 head = torch.nn.Linear(384, len(mlb.classes_))
 opt = torch.optim.AdamW([{"params": enc.parameters(), "lr": LR}, {"params": head.parameters(), "lr": 1e-3}], weight_decay=0.01)
 pos = torch.tensor(Ytr.mean(0)).clamp(min=1e-3); pw = ((1 - pos) / pos).sqrt()
-BS = 16; steps = EPOCHS * ((len(train) + BS - 1) // BS)
+BS = 16; steps = EPOCHS * ((len(tra) + BS - 1) // BS)
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps))
 t0 = time.time()
 for ep in range(EPOCHS):
-    ids = list(range(len(train))); random.shuffle(ids); bl = []
+    ids = list(range(len(tra))); random.shuffle(ids); bl = []
     for k in range(0, len(ids), BS * 20):
         c = sorted(ids[k:k + BS * 20], key=lambda i: len(tra[i])); bl += [c[i:i + BS] for i in range(0, len(c), BS)]
     random.shuffle(bl); tot = 0

@@ -131,22 +131,27 @@ impl Encoded {
     fn lengths(&self) -> Vec<usize> {
         self.start.windows(2).map(|w| w[1] - w[0]).collect()
     }
+
+    /// Inputs tokenised a block at a time by `tokenise`: the tokenizer's full output (offsets,
+    /// masks, ...) is many times the size of the ids, so only a block of it exists at once.
+    fn build<T>(items: &[T], tokenise: impl Fn(&[T]) -> Vec<rust_tokenizers::TokenizedInput>) -> Encoded {
+        let mut enc = Encoded { ids: Vec::new(), types: Vec::new(), start: vec![0] };
+        for block in items.chunks(1024) {
+            for e in tokenise(block) {
+                enc.ids.extend(e.token_ids.iter().map(|&t| t as u32));
+                enc.types.extend(e.segment_ids.iter().map(|&s| s as u8));
+                enc.start.push(enc.ids.len());
+            }
+        }
+        enc.ids.shrink_to_fit();
+        enc.types.shrink_to_fit();
+        enc
+    }
 }
 
-/// Pairs tokenised a block at a time: the tokenizer's full output (offsets, masks, ...) is
-/// many times the size of the ids, so only a block of it exists at once.
+/// (question, answer) pairs as one input each, `[CLS] question [SEP] answer [SEP]`.
 fn encode(tok: &TokenizerOption, pairs: &[(&str, &str)]) -> Encoded {
-    let mut enc = Encoded { ids: Vec::new(), types: Vec::new(), start: vec![0] };
-    for block in pairs.chunks(1024) {
-        for e in tok.encode_pair_list(block, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0) {
-            enc.ids.extend(e.token_ids.iter().map(|&t| t as u32));
-            enc.types.extend(e.segment_ids.iter().map(|&s| s as u8));
-            enc.start.push(enc.ids.len());
-        }
-    }
-    enc.ids.shrink_to_fit();
-    enc.types.shrink_to_fit();
-    enc
+    Encoded::build(pairs, |block| tok.encode_pair_list(block, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0))
 }
 
 struct Batch {
@@ -395,14 +400,7 @@ pub fn train_encoder_contrastive(
     let net = PairNet::load_with(base, &base.join(WEIGHTS), false, CODES_HEAD, 1)?;
     net.freeze(s.frozen_layers);
     let tok = model::load_tokenizer(base)?;
-    let mut enc = Encoded { ids: Vec::new(), types: Vec::new(), start: vec![0] };
-    for block in texts.chunks(1024) {
-        for e in tok.encode_list(block, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0) {
-            enc.ids.extend(e.token_ids.iter().map(|&t| t as u32));
-            enc.types.extend(e.segment_ids.iter().map(|&s| s as u8));
-            enc.start.push(enc.ids.len());
-        }
-    }
+    let enc = Encoded::build(texts, |block| tok.encode_list(block, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0));
     let lengths: Vec<usize> = pairs.iter().map(|&(i, j, _)| enc.len_of(i).max(enc.len_of(j))).collect();
     let batches = epoch_batches(&lengths, s.batch_size, &mut rng);
     let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
