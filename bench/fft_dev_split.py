@@ -4,6 +4,7 @@ Reads DIR/train_gold.csv and DIR/questions.txt (from bench/fft_sets.py) and writ
   test_input.csv  fold 1: id, then one column per FFT question holding the answer
   test_gold.csv   fold 1: id, codes
   codes_min3.txt  codes with at least 3 fold-1 examples (scored codes)
+  questions.txt   the FFT questions, one a line (test_input.csv's columns), as DIR has them
 With FOLD (2-4), that fold is scored instead of fold 1 and the other three are trained on.
 Usage: python3 bench/fft_dev_split.py DIR OUT [FOLD]
 """
@@ -33,5 +34,6 @@ with open(f"{out}/test_gold.csv", "w", newline="", encoding="utf-8") as fh:
     w.writerow(["id", "codes"])
     w.writerows([r["id"], r["codes"]] for r in te)
 n = collections.Counter(c for r in te for c in r["codes"].split(";") if c)
+open(f"{out}/questions.txt", "w", encoding="utf-8").write("".join(q + "\n" for q in qs))
 open(f"{out}/codes_min3.txt", "w").write(",".join(sorted(c for c, k in n.items() if k >= 3)))
 print(f"train {len(tr)}, dev {len(te)}, scored codes {sum(1 for k in n.values() if k >= 3)}")
