@@ -205,6 +205,14 @@ pub struct Settings {
     pub theme_weight: f64,
 }
 
+impl Settings {
+    /// The share of the learning rates at `step` (from 0) of `steps`: a linear warm-up over the
+    /// first `warmup_fraction` of the steps, then a linear decay to 0.
+    fn schedule(&self, step: usize, steps: f64) -> f64 {
+        ((step as f64 + 1.0) / (self.warmup_fraction * steps)).min(1.0) * ((steps - step as f64) / steps).max(0.0)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
@@ -396,10 +404,7 @@ pub fn train_encoder_contrastive(
     if pairs.is_empty() {
         bail!("no pairs to learn from: the answers' codes give neither a shared nor an unshared pair");
     }
-    tch::manual_seed(s.seed as i64);
-    let net = PairNet::load_with(base, &base.join(WEIGHTS), false, CODES_HEAD, 1)?;
-    net.freeze(s.frozen_layers);
-    let tok = model::load_tokenizer(base)?;
+    let (net, tok) = start(base, CODES_HEAD, 1, s)?;
     let enc = Encoded::build(texts, |block| tok.encode_list(block, MAX_TOKENS, &TruncationStrategy::LongestFirst, 0));
     let lengths: Vec<usize> = pairs.iter().map(|&(i, j, _)| enc.len_of(i).max(enc.len_of(j))).collect();
     let batches = epoch_batches(&lengths, s.batch_size, &mut rng);
@@ -407,8 +412,7 @@ pub fn train_encoder_contrastive(
     let steps = batches.len() as f64;
     let mut total = 0.0;
     for (step, items) in batches.iter().enumerate() {
-        let f = ((step as f64 + 1.0) / (s.warmup_fraction * steps)).min(1.0) * ((steps - step as f64) / steps).max(0.0);
-        opt.set_lr_group(0, s.encoder_learning_rate * f);
+        opt.set_lr_group(0, s.encoder_learning_rate * s.schedule(step, steps));
         opt.set_lr_group(1, 0.0);
         // Both sides of the batch's pairs in one pass: the first half, then their partners.
         let both: Vec<usize> = items.iter().map(|&p| pairs[p].0).chain(items.iter().map(|&p| pairs[p].1)).collect();
@@ -460,6 +464,15 @@ fn copy_model_files(base: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The base model with a fresh `outputs`-wide head named `head` (seeded by `s.seed`), its
+/// lowest layers frozen as `s` says, and its tokenizer: where every training starts.
+fn start(base: &Path, head: &str, outputs: usize, s: &Settings) -> Result<(PairNet, TokenizerOption)> {
+    tch::manual_seed(s.seed as i64);
+    let net = PairNet::load_with(base, &base.join(WEIGHTS), false, head, outputs)?;
+    net.freeze(s.frozen_layers);
+    Ok((net, model::load_tokenizer(base)?))
+}
+
 /// The training loop both uses share: the base model with a fresh `outputs`-wide head named
 /// `head`, trained on `pairs` with `loss(logits, batch items)`; returns the trained network.
 fn fit(
@@ -471,10 +484,7 @@ fn fit(
     loss: &dyn Fn(Tensor, &[usize]) -> Tensor,
     progress: &dyn Fn(usize, f64),
 ) -> Result<PairNet> {
-    tch::manual_seed(s.seed as i64);
-    let net = PairNet::load_with(base, &base.join("model.safetensors"), false, head, outputs)?;
-    net.freeze(s.frozen_layers);
-    let tok = model::load_tokenizer(base)?;
+    let (net, tok) = start(base, head, outputs, s)?;
     let enc = encode(&tok, pairs);
     let lengths = enc.lengths();
     let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
@@ -486,7 +496,7 @@ fn fit(
         let mut total = 0.0;
         let batches = epoch_batches(&lengths, s.batch_size, &mut rng);
         for items in &batches {
-            let f = ((step as f64 + 1.0) / (s.warmup_fraction * steps)).min(1.0) * ((steps - step as f64) / steps).max(0.0);
+            let f = s.schedule(step, steps);
             opt.set_lr_group(0, s.encoder_learning_rate * f);
             opt.set_lr_group(1, s.head_learning_rate * f);
             let b = batch(&enc, items);
