@@ -220,11 +220,19 @@ pub struct TrainArgs {
     /// On samples under --tune-min-answers, fine-tune the encoder SetFit-style instead: this
     /// many rounds of contrastive pairs (each answer with one that shares a code and one that
     /// shares none), every weight, learning rate 2e-5. 0: the heads read answers with the base
-    /// model. 5 rounds lifted the heads over the base model on NHS FFT development folds (10
-    /// examples per code, ~330 answers: micro-F1 +0.018 and +0.030, macro-F1 +0.031 and +0.028;
-    /// BENCHMARKS.md §4), in 191-213 s for about 330 answers on 2 cores.
-    #[arg(long, value_name = "ROUNDS", default_value_t = 5)]
-    pub tune_contrastive: usize,
+    /// model. Default: --tune-contrastive-budget divided by the answers, between 5 and 20
+    /// rounds. 5 rounds lifted the heads over the base model on NHS FFT development folds (10
+    /// examples per code, ~330 answers: micro-F1 +0.018 and +0.030, macro-F1 +0.031 and +0.028),
+    /// and 9-10 rounds lifted 5-per-code samples (~170 answers) more than 5 did (macro-F1
+    /// +0.017 on the mean of two folds; BENCHMARKS.md §4).
+    #[arg(long, value_name = "ROUNDS")]
+    pub tune_contrastive: Option<usize>,
+    /// Contrastive rounds times answers: what SetFit-style fine-tuning spends when
+    /// --tune-contrastive is not given. The default, 1,650, gives 330 answers and more 5 rounds
+    /// (about 200 s for 330 answers on 2 cores) and fewer answers more rounds in about that
+    /// time (170 answers 10, 100 answers 16; at most 20).
+    #[arg(long, value_name = "ANSWER_ROUNDS", default_value_t = 1650)]
+    pub tune_contrastive_budget: usize,
 }
 
 #[derive(Debug, clap::Args)]

@@ -735,7 +735,8 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
     let _ = std::fs::remove_dir_all(&encoder_dir);
     let t_tune = std::time::Instant::now();
     let small = texts.len() < args.tune_min_answers;
-    if args.tune_epochs > 0 && small && args.tune_contrastive == 0 {
+    let rounds = args.tune_contrastive.unwrap_or_else(|| tune::contrastive_rounds(texts.len(), args.tune_contrastive_budget));
+    if args.tune_epochs > 0 && small && rounds == 0 {
         eprintln!(
             "train: {} coded answers, under --tune-min-answers {}: the heads read answers with the base model, not fine-tuned",
             texts.len(),
@@ -743,7 +744,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         );
     }
     let mut contrastive_pairs = 0;
-    let tuned = if args.tune_epochs > 0 && small && args.tune_contrastive > 0 {
+    let tuned = if args.tune_epochs > 0 && small && rounds > 0 {
         let base = crate::commands::model_dir(args.model.dir.as_deref())?;
         let answers: Vec<&str> = texts.iter().map(|(t, _)| t.as_str()).collect();
         let settings = tune::Settings {
@@ -759,12 +760,12 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
             texts.len(),
             args.tune_min_answers,
             base.display(),
-            args.tune_contrastive
+            rounds
         );
         let tmp = args.out.join(format!("{ENCODER_DIR}.partial"));
         let _ = std::fs::remove_dir_all(&tmp);
         contrastive_pairs =
-            tune::train_encoder_contrastive(&base, &answers, &gold, args.tune_contrastive, &settings, &tmp, &|_, loss| {
+            tune::train_encoder_contrastive(&base, &answers, &gold, rounds, &settings, &tmp, &|_, loss| {
                 eprintln!("train: contrastive pairs learnt, mean loss {loss:.4} ({:.0}s)", t_tune.elapsed().as_secs_f64());
             })?;
         std::fs::rename(&tmp, &encoder_dir).with_context(|| format!("moving the tuned encoder into {}", encoder_dir.display()))?;
@@ -819,9 +820,12 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
                 "weights_sha256": encoder.info().weights_sha256,
                 "input": format!(
                     "each answer alone, at most 128 tokens, mean-pooled and normalised; SetFit-style contrastive pairs \
-                     ({} rounds: each answer with one that shares a code, cosine 1, and one that shares none, cosine 0; \
+                     ({rounds} rounds{}: each answer with one that shares a code, cosine 1, and one that shares none, cosine 0; \
                      {contrastive_pairs} pairs), mean squared error, one pass",
-                    args.tune_contrastive
+                    match args.tune_contrastive {
+                        Some(_) => String::new(),
+                        None => format!(", a budget of {} answer-rounds over {} answers", args.tune_contrastive_budget, texts.len()),
+                    }
                 ),
                 "settings": settings,
                 "seconds": tune_seconds,

@@ -351,6 +351,15 @@ pub fn train_encoder(
     save_encoder(&net, base, out)
 }
 
+/// How many rounds of contrastive pairs a sample of `answers` gets from a budget of `budget`
+/// answer-rounds: the budget shared out, rounded, between 5 and 20. Fine-tuning time follows
+/// the pairs, so a small sample, whose pairs are few, gets more passes over them in about the
+/// time 5 rounds take for the budget's answers; a larger one keeps 5 rounds, since 4 scored
+/// lower on 470 answers (BENCHMARKS.md §4).
+pub fn contrastive_rounds(answers: usize, budget: usize) -> usize {
+    ((budget as f64 / answers.max(1) as f64).round() as usize).clamp(5, 20)
+}
+
 /// SetFit-style contrastive fine-tuning (Tunstall et al. 2022, "Efficient few-shot learning
 /// without prompts") for a small coded sample, where fine-tuning with a head on the codes did
 /// worse than the base model. Each round gives every answer one partner that shares a code
@@ -662,5 +671,24 @@ impl TunedSentiment {
             out[i] = p;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contrastive_rounds;
+
+    #[test]
+    fn a_budget_of_answer_rounds_gives_small_samples_more_rounds() {
+        // The NHS FFT development samples of BENCHMARKS.md §4: 10, 5 and 15 examples per code.
+        assert_eq!(contrastive_rounds(330, 1650), 5);
+        assert_eq!(contrastive_rounds(170, 1650), 10);
+        assert_eq!(contrastive_rounds(175, 1650), 9);
+        // At least 5 rounds (4 scored lower on 470 answers), at most 20.
+        assert_eq!(contrastive_rounds(470, 1650), 5);
+        assert_eq!(contrastive_rounds(499, 1650), 5);
+        assert_eq!(contrastive_rounds(499, 100), 5);
+        assert_eq!(contrastive_rounds(30, 1650), 20);
+        assert_eq!(contrastive_rounds(0, 1650), 20);
     }
 }

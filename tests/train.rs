@@ -221,11 +221,11 @@ fn a_model_trained_on_every_fold_is_never_scored_on_a_fold_it_saw() {
 }
 
 /// A small sample (under `--tune-min-answers`, 500) fine-tunes the encoder SetFit-style, on
-/// contrastive pairs of its answers (`--tune-contrastive 5`, the default): on NHS FFT
-/// development folds at 10 examples per code it lifted the heads over the base model
-/// (BENCHMARKS.md §4). head.json says how, the encoder folder is beside it, the same seed gives
-/// the same weights, and `analyse --head` codes with it; `--tune-contrastive 0` keeps the base
-/// model, as before.
+/// contrastive pairs of its answers, as many rounds as a budget of 1,650 answer-rounds gives
+/// (5 for 330 answers, at most 20): on NHS FFT development folds it lifted the heads over the
+/// base model (BENCHMARKS.md §4). head.json says how, the encoder folder is beside it, the same
+/// seed gives the same weights, and `analyse --head` codes with it; `--tune-contrastive 0`
+/// keeps the base model, as before.
 #[test]
 fn small_samples_fine_tune_on_contrastive_pairs() {
     let dir = tempfile::tempdir().unwrap();
@@ -255,9 +255,17 @@ fn small_samples_fine_tune_on_contrastive_pairs() {
     assert_eq!(trained["encoder"], "encoder");
     let enc = &trained["meta"]["encoder"];
     assert_eq!(enc["fine_tuned"], true);
-    // 30 answers, 5 rounds, each answer with a partner sharing its code and one that does not.
-    assert!(enc["input"].as_str().unwrap().contains("SetFit-style contrastive pairs (5 rounds"), "{enc}");
-    assert!(enc["input"].as_str().unwrap().contains("300 pairs"), "{enc}");
+    // 30 answers: 1,650 / 30 = 55 rounds, capped at 20; each answer with a partner sharing
+    // its code and one that does not.
+    assert!(
+        enc["input"].as_str().unwrap().contains("SetFit-style contrastive pairs (20 rounds, a budget of 1650 answer-rounds over 30 answers"),
+        "{enc}"
+    );
+    assert!(enc["input"].as_str().unwrap().contains("1200 pairs"), "{enc}");
+    // Rounds named on the command line are taken as they are.
+    let (_, five) = train("five", &["--tune-contrastive", "5"]);
+    assert!(five["meta"]["encoder"]["input"].as_str().unwrap().contains("pairs (5 rounds: "), "{}", five["meta"]["encoder"]);
+    assert!(five["meta"]["encoder"]["input"].as_str().unwrap().contains("300 pairs"), "{}", five["meta"]["encoder"]);
     assert_eq!(enc["settings"]["encoder_learning_rate"], 2e-5);
     assert!(head.join("encoder/model.safetensors").is_file());
     let (again, _) = train("again", &[]);
