@@ -230,7 +230,7 @@ pub struct TrainArgs {
     /// Contrastive rounds times answers: what SetFit-style fine-tuning spends when
     /// --tune-contrastive is not given. The default, 1,650, gives 330 answers and more 5 rounds
     /// (about 200 s for 330 answers on 2 cores) and fewer answers more rounds in about that
-    /// time (170 answers 10, 100 answers 16; at most 20).
+    /// time (170 answers 10, 106 answers 16; at most 20).
     #[arg(long, value_name = "ANSWER_ROUNDS", default_value_t = 1650)]
     pub tune_contrastive_budget: usize,
 }
