@@ -11,7 +11,7 @@
 #  4. fft      Learning from a coded sample: NHS FFT themes, `consult train` (encoder fine-tuned on
 #              the sample, then heads) on folds 1-4, scored on
 #              fold 0, against TF-IDF + linear SVC (pxtextmining's classic model) on the same split.
-#     curve    Learning curve: the same, trained on about 10, 25, 50 and 100 examples per code
+#     curve    Learning curve: the same, trained on about 3, 5, 10, 25, 50 and 100 examples per code
 #              (bench/learning_curve.py), against TF-IDF + linear SVC on the same samples.
 #  5. e2e      End to end: `consult analyse` on a synthetic export (bench/make_export.py, BENCH_N
 #              respondents x 3 open questions) against the Python reference pipeline
@@ -191,7 +191,7 @@ echo "== 4b. NHS FFT learning curve: consult train + analyse --head vs TF-IDF + 
 [ -f "$work/fft/train_gold.csv" ] || python3 bench/fft_sets.py "$SHARED/data" "$work/fft"
 local qargs=() q n
 while IFS= read -r q; do qargs+=(--text "$q"); done < "$work/fft/questions.txt"
-for n in 10 25 50 100; do
+for n in 3 5 10 25 50 100; do
   local d="$work/curve-$n"
   python3 bench/learning_curve.py "$work/fft" "$n" "$d"
   $BIN train --gold "$d/train_gold.csv" --out "$d/head" > /dev/null
