@@ -148,6 +148,13 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         table.rows_read(),
         table.repaired_cells
     ));
+    if table.rows_read() == 0 {
+        bail!(InputError(format!(
+            "{}: no responses under the header row{}; export the survey responses again",
+            args.input.display(),
+            if table.header_rows > 1 { "s" } else { "" }
+        )));
+    }
     let roles = table.roles();
     let id_col = match &args.id {
         Some(n) => Some(table.column(n)?),
