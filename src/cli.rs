@@ -286,6 +286,12 @@ pub struct TrainSentimentArgs {
     /// consultation proposals worse (BENCHMARKS.md §3).
     #[arg(long, default_value_t = 0.0)]
     pub tune_theme_weight: f64,
+    /// R-Drop weight while fine-tuning: each batch is read twice under different dropout and
+    /// the symmetric KL divergence between the two grade distributions, times this, joins the
+    /// loss (0: read once). Weight 1 took 2.2 times as long and scored FFT 5-class 0.708
+    /// against 0.706 on a development fold (BENCHMARKS.md §3), so 0 stays.
+    #[arg(long, default_value_t = 0.0)]
+    pub tune_rdrop: f64,
     /// Share of a word model (TF-IDF word 1-2 grams of answer and question, multinomial
     /// logistic regression, trained on the same items; kept as words.json beside the
     /// network) in the tuned model's grade probabilities (0: the network alone). 0.2-0.3

@@ -491,6 +491,7 @@ fn tune_recipe(args: &TrainSentimentArgs) -> Result<serde_json::Value> {
                            + &away("tune-frozen-layers", args.tune_frozen_layers.to_string(), args.tune_frozen_layers == d.frozen_layers)
                            + &away("tune-learning-rate", args.tune_learning_rate.to_string(), args.tune_learning_rate == d.encoder_learning_rate)
                            + &away("tune-theme-weight", args.tune_theme_weight.to_string(), args.tune_theme_weight == d.theme_weight)
+                           + &away("tune-rdrop", args.tune_rdrop.to_string(), args.tune_rdrop == d.rdrop)
                            + &away("tune-word-weight", args.tune_word_weight.to_string(), args.tune_word_weight == 0.0)
                            + &away("open-fft-weight", args.open_fft_weight.to_string(), args.open_fft_weight == 0.0)
                            + &away("consultation-weight", args.consultation_weight.to_string(), args.consultation_weight == CONSULTATION_WEIGHT)),
@@ -549,6 +550,7 @@ fn tune_sentiment(
         frozen_layers: args.tune_frozen_layers,
         encoder_learning_rate: args.tune_learning_rate,
         theme_weight: args.tune_theme_weight,
+        rdrop: args.tune_rdrop,
         ..Default::default()
     };
     eprintln!("train-sentiment: fine-tuning {} on {} pairs, {} epochs", base.display(), examples.len(), settings.epochs);

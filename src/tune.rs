@@ -203,6 +203,11 @@ pub struct Settings {
     /// 0: grades only.
     #[serde(default)]
     pub theme_weight: f64,
+    /// R-Drop (Liang et al. 2021): each batch is read twice, under different dropout, and this
+    /// weight times the symmetric KL divergence between the two readings' grade
+    /// distributions joins the loss (0: read once).
+    #[serde(default)]
+    pub rdrop: f64,
 }
 
 impl Settings {
@@ -226,6 +231,7 @@ impl Default for Settings {
             label_smoothing: 0.0,
             frozen_layers: 0,
             theme_weight: 0.0,
+            rdrop: 0.0,
         }
     }
 }
@@ -508,8 +514,15 @@ fn fit(
             let f = s.schedule(step, steps);
             opt.set_lr_group(0, s.encoder_learning_rate * f);
             opt.set_lr_group(1, s.head_learning_rate * f);
-            let b = batch(&enc, items);
-            let loss = loss(net.logits(&b, true)?, items);
+            let loss = if s.rdrop > 0.0 {
+                // Both readings in one batch: the same items twice, each row its own dropout.
+                let twice: Vec<usize> = items.iter().chain(items.iter()).copied().collect();
+                let logits = net.logits(&batch(&enc, &twice), true)?;
+                let kl = halves_kl(&logits);
+                loss(logits, &twice) + kl * s.rdrop
+            } else {
+                loss(net.logits(&batch(&enc, items), true)?, items)
+            };
             opt.backward_step(&loss);
             total += loss.double_value(&[]);
             step += 1;
@@ -517,6 +530,17 @@ fn fit(
         progress(epoch + 1, total / batches.len() as f64);
     }
     Ok(net)
+}
+
+/// R-Drop's consistency term: `logits` holds two readings of the same items, the first half of
+/// the rows and the second; the symmetric KL divergence between their grade distributions
+/// (the first `GRADES` outputs), (KL(p||q) + KL(q||p)) / 2, averaged over the items.
+fn halves_kl(logits: &Tensor) -> Tensor {
+    let n = logits.size()[0] / 2;
+    let g = (GRADES as i64).min(logits.size()[1]);
+    let lp = logits.narrow(0, 0, n).narrow(1, 0, g).log_softmax(-1, Kind::Float);
+    let lq = logits.narrow(0, n, n).narrow(1, 0, g).log_softmax(-1, Kind::Float);
+    ((lp.exp() - lq.exp()) * (&lp - &lq)).sum(Kind::Float) / (2 * n) as f64
 }
 
 /// The tuned sentiment model, ready to score (question, answer) pairs. The network is
@@ -676,7 +700,29 @@ impl TunedSentiment {
 
 #[cfg(test)]
 mod tests {
-    use super::contrastive_rounds;
+    use super::{contrastive_rounds, halves_kl, GRADES};
+    use tch::Tensor;
+
+    #[test]
+    fn r_drop_term_is_the_symmetric_kl_of_the_two_readings() {
+        // Two items read twice: the first the same both times (no divergence), the second
+        // p = (0.5, 0.5, 0, 0, 0) against q = (0.25, 0.75, 0, 0, 0) in the first two grades.
+        let big = -1e4f32;
+        let rows: [[f32; GRADES]; 4] = [
+            [1.0, 2.0, 0.5, 0.0, -1.0],
+            [0.0, 0.0, big, big, big],
+            [1.0, 2.0, 0.5, 0.0, -1.0],
+            [0.0, 3f32.ln(), big, big, big],
+        ];
+        let logits = Tensor::from_slice(&rows.concat()).view([4, GRADES as i64]);
+        let (p, q) = ([0.5f64, 0.5], [0.25f64, 0.75]);
+        let kl = |a: &[f64; 2], b: &[f64; 2]| a.iter().zip(b).map(|(x, y)| x * (x / y).ln()).sum::<f64>();
+        let want = (kl(&p, &q) + kl(&q, &p)) / 2.0 / 2.0;
+        let got = halves_kl(&logits).double_value(&[]);
+        assert!((got - want).abs() < 1e-6, "{got} against {want}");
+        let same = Tensor::cat(&[logits.narrow(0, 0, 1), logits.narrow(0, 0, 1)], 0);
+        assert!(halves_kl(&same).double_value(&[]).abs() < 1e-9);
+    }
 
     #[test]
     fn a_budget_of_answer_rounds_gives_small_samples_more_rounds() {
