@@ -256,7 +256,12 @@ fn blank_list_flag_replaces_the_default_list() {
 }
 
 fn input_error(path: &Path, want: &str) {
-    let o = Command::cargo_bin("consult").unwrap().arg("inspect").arg(path).output().unwrap();
+    command_error(&["inspect"], path, want);
+}
+
+/// `consult ARGS... PATH` fails with exit code 1 and one line on stderr: "PATH: want".
+fn command_error(args: &[&str], path: &Path, want: &str) {
+    let o = Command::cargo_bin("consult").unwrap().args(args).arg(path).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", path.display());
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -276,12 +281,13 @@ fn bad_inputs_get_one_line_errors_with_exit_code_1() {
     input_error(&p("blank.csv"), "the file is empty");
     // A header and nothing under it: the wrong export, or one taken before anyone answered.
     std::fs::write(p("headeronly.csv"), "id,What do you think of the plan?\r\n").unwrap();
-    let o = Command::cargo_bin("consult").unwrap().args(["analyse", "--quiet", "--text", "2", "--out"]).arg(p("out")).arg(p("headeronly.csv")).output().unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.contains(&format!("{}: no responses under the header row; export the survey responses again", p("headeronly.csv").display())), "{err}");
-    assert!(!p("out").exists(), "nothing written for an export with no responses");
+    let out = p("out");
+    command_error(
+        &["analyse", "--quiet", "--text", "2", "--out", out.to_str().unwrap()],
+        &p("headeronly.csv"),
+        "no responses under the header row; export the survey responses again",
+    );
+    assert!(!out.exists(), "nothing written for an export with no responses");
     std::fs::write(p("noheader.csv"), ",,\n1,2,3\n").unwrap();
     input_error(&p("noheader.csv"), "row 1: the header row is empty; the first row must name the columns");
     // Mostly UTF-8 (so not read as Windows-1252) with a bad byte in the header.
