@@ -114,3 +114,17 @@ def fft_label_matrices(d):
     ytr = mlb.fit_transform(ys).astype(np.float32); g = mlb.transform([gold[i] for i, _, _ in test])
     keep = ytr.sum(0) > 0; idx = [list(mlb.classes_).index(c) for c in scored]
     return tra, trq, tea, teq, ys, mlb, ytr, g, keep, idx
+
+
+def micro_macro_f1(pred, gold, codes):
+    """Micro- and macro-F1 over `codes`, as `consult evaluate --only` scores them: every key of
+    `gold` (id -> set of codes) is an item; `pred` (id -> set of codes) may lack some (none given)."""
+    tp = {c: 0 for c in codes}; fp = dict(tp); fn = dict(tp)
+    for i, gs in gold.items():
+        ps = pred.get(i, set())
+        for c in codes:
+            if c in ps and c in gs: tp[c] += 1
+            elif c in ps: fp[c] += 1
+            elif c in gs: fn[c] += 1
+    f = lambda t, p, n: 0 if t == 0 else 2 * t / (2 * t + p + n)
+    return f(sum(tp.values()), sum(fp.values()), sum(fn.values())), sum(f(tp[c], fp[c], fn[c]) for c in codes) / len(codes)

@@ -14,6 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict, KFold
 from scipy.sparse import hstack, csr_matrix
+from common import micro_macro_f1
 torch.set_num_threads(2)
 enc, split, dump = sys.argv[1:4]
 m = BertModel(BertConfig.from_pretrained(enc), add_pooling_layer=False).eval()
@@ -58,15 +59,7 @@ def evaluate(name, oof, P_):
         s_ = [j_ for j_ in range(len(codes)) if P_[k_, j_] >= th[j_]]
         if not s_: s_ = [int(np.argmax(P_[k_]))]
         pred[r['id']] = {codes[j_] for j_ in s_}
-    tp = {c: 0 for c in keep}; fp = dict(tp); fn = dict(tp)
-    for i_, gs in g.items():
-        ps = pred.get(i_, set())
-        for c in keep:
-            if c in ps and c in gs: tp[c] += 1
-            elif c in ps: fp[c] += 1
-            elif c in gs: fn[c] += 1
-    f = lambda t, p, n: 0 if t == 0 else 2*t/(2*t+p+n)
-    print('%-20s micro %.3f macro %.3f' % (name, f(sum(tp.values()), sum(fp.values()), sum(fn.values())), np.mean([f(tp[c], fp[c], fn[c]) for c in keep])), flush=True)
+    print('%-20s micro %.3f macro %.3f' % (name, *micro_macro_f1(pred, g, keep)), flush=True)
 def run(name, X, Xt, C=10.0):
     X = hstack([csr_matrix(X), T]).tocsr(); Xt = hstack([csr_matrix(Xt), Tt]).tocsr()
     oof = np.zeros(Y.shape); P_ = np.zeros((Xt.shape[0], len(codes)))

@@ -14,10 +14,11 @@
 import sys, json, csv, numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
+from common import micro_macro_f1
 S, O = sys.argv[1], sys.argv[2]
 C = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
 d = json.load(open(O + '/oof.json'))
-codes = d['codes']; oof = np.array(d['oof']); Y = np.array(d['y']) > 0.5; th1 = np.array(d['thresholds'])
+codes = d['codes']; oof = np.array(d['oof']); Y = np.array(d['y']) > 0.5
 head = json.load(open(O + '/head/head.json'))
 k = len(codes)
 probs = {}
@@ -27,12 +28,11 @@ rows = list(csv.DictReader(open(O + '/out/coded_responses.csv')))
 gold = {r['id']: set(c for c in r['codes'].split(';') if c) for r in csv.DictReader(open(S + '/test_gold.csv'))}
 keep = [c.strip() for c in open(S + '/codes_min3.txt').read().strip().split(',')]
 ids, P = [], []
-rust = {}
 for r in rows:
     if r['status'] != 'coded': continue
     key = (r['question_text'], r['text'])
     if key not in probs: print('miss', key); continue
-    ids.append(r['id']); P.append(probs[key]); rust[r['id']] = set(c for c in r['codes'].split(';') if c)
+    ids.append(r['id']); P.append(probs[key])
 P = np.array(P)
 def lg(p): p = np.clip(p, 1e-4, 1 - 1e-4); return np.log(p / (1 - p))
 def apply(p, th, max_codes, top):
@@ -41,7 +41,8 @@ def apply(p, th, max_codes, top):
     if max_codes: over = over[:max_codes]
     if not over and top: over = [int(np.argmax(p))]
     return over
-def f1s(pred, truth, present=None):
+def f1s(pred, truth):
+    # The replay of consult's rule_f1: micro over every code, macro over the codes in the truth.
     tp = np.zeros(k); fp = np.zeros(k); fn = np.zeros(k)
     for g, y in zip(pred, truth):
         for c in range(k):
@@ -71,25 +72,13 @@ def choose(pp, YY, th):
     return best
 def score(pred_idx):
     # evaluate like consult evaluate --only keep: items = gold ids
-    pr = {i: set(codes[c] for c in g) for i, g in zip(ids, pred_idx)}
-    tp = {c: 0 for c in keep}; fp = dict(tp); fn = dict(tp)
-    for i, g in gold.items():
-        p = pr.get(i, set())
-        for c in keep:
-            if c in p and c in g: tp[c] += 1
-            elif c in p: fp[c] += 1
-            elif c in g: fn[c] += 1
-    f = lambda t, a, b: 0 if t == 0 else 2 * t / (2 * t + a + b)
-    mi = f(sum(tp.values()), sum(fp.values()), sum(fn.values()))
-    return round(mi, 4), round(np.mean([f(tp[c], fp[c], fn[c]) for c in keep]), 4)
+    mi, ma = micro_macro_f1({i: set(codes[c] for c in g) for i, g in zip(ids, pred_idx)}, gold, keep)
+    return round(mi, 4), round(ma, 4)
 # level 1 as shipped
 th = np.array(head['thresholds']); rule = head['rule']
 print('level1 shipped', score([apply(p, th, rule['max_codes'], rule['top_if_none']) for p in P]))
 # level 2: features = logits of all codes' OOF probs
-def feats(p):
-    L = lg(p)
-    return L
-X = feats(oof); XT = feats(P)
+X = lg(oof); XT = lg(P)
 def fit_pred(Xtr, Ytr, Xte):
     out = np.zeros((len(Xte), k))
     for c in range(k):
@@ -107,9 +96,7 @@ P2 = fit_pred(X, Y, XT)
 t2 = np.maximum(th2, b[1])
 print('level2 C', C, score([apply(p, t2, b[2], b[3]) for p in P2]))
 # blend of level1 and level2 probs
-for w in [0.5]:
-    ob = (1 - w) * oof + w * oof2
-    thb = np.array([best_t(ob[:, c], Y[:, c]) for c in range(k)])
-    bb = choose(ob, Y, thb)
-    PB = (1 - w) * P + w * P2
-    print('blend', w, score([apply(p, np.maximum(thb, bb[1]), bb[2], bb[3]) for p in PB]))
+ob = (oof + oof2) / 2
+thb = np.array([best_t(ob[:, c], Y[:, c]) for c in range(k)])
+bb = choose(ob, Y, thb)
+print('blend 0.5', score([apply(p, np.maximum(thb, bb[1]), bb[2], bb[3]) for p in (P + P2) / 2]))
