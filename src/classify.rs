@@ -37,6 +37,10 @@ pub struct Settings {
     /// the question's topic keeps its own code first).
     #[serde(default = "default_question_blend")]
     pub question_blend: f32,
+    /// A code after an answer's first joins it only when its own score reaches this (absent:
+    /// `threshold` and `margin` alone decide).
+    #[serde(default)]
+    pub second_threshold: Option<f32>,
 }
 
 fn default_question_blend() -> f32 {
@@ -320,6 +324,10 @@ impl Classifier {
             .map(|i| Assigned { code: self.protos[i].id.clone(), score: best[i], piece: best_piece[i] })
             .collect();
         codes.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
+        if let Some(t) = self.settings.second_threshold {
+            // Best first, so every code under the floor comes after every code over it.
+            codes.truncate(1.max(codes.iter().take_while(|a| a.score >= t).count()));
+        }
         codes.truncate(self.settings.max_codes);
         if let Some(fs) = fallback_score.filter(|&fs| fs > whole_top) {
             return (vec![Assigned::new(self.fallback.clone(), fs)], best);
@@ -360,13 +368,9 @@ mod tests {
         }
     }
 
-    /// Leaving statements out of a built classifier codes an answer as the classifier built
-    /// without them does: the same codes, the same scores to rounding, for every example of
-    /// every code (the competing fallback's too), one at a time and two at a time; and a code
-    /// that would lose every example is left to a rebuild.
-    #[test]
-    fn leaving_statements_out_matches_building_without_them() {
-        let cb = Codebook::parse(
+    /// Two codes with four examples each and a fallback with two.
+    fn parks_and_buses() -> Codebook {
+        Codebook::parse(
             r#"name = "t"
 fallback = "other"
 [[codes]]
@@ -387,15 +391,51 @@ examples = ["Thanks for asking.", "The council wastes money."]
 "#,
             "test".into(),
         )
-        .unwrap();
-        let enc = Hashed(ModelInfo {
+        .unwrap()
+    }
+
+    fn hashed() -> Hashed {
+        Hashed(ModelInfo {
             name: "hashed".into(),
             path: String::new(),
             weights_sha256: String::new(),
             dim: 16,
             max_tokens: 128,
             precision: Precision::Fp32,
-        });
+        })
+    }
+
+    #[test]
+    fn a_second_code_needs_the_second_threshold() {
+        let cb = parks_and_buses();
+        let mut settings = Settings::default_settings();
+        let codes = |settings: &Settings, pieces: &[&[f32]]| {
+            let c = Classifier::build(&cb, &hashed(), settings.clone()).unwrap();
+            c.assign_scored(pieces).0.into_iter().map(|a| a.code).collect::<Vec<_>>()
+        };
+        // parks, buses, then the fallback's own score (it competes in the default settings).
+        let close: &[f32] = &[0.50, 0.47, 0.10];
+        assert_eq!(codes(&settings, &[close]), ["parks", "buses"]);
+        settings.second_threshold = Some(0.48);
+        assert_eq!(codes(&settings, &[close]), ["parks"]);
+        settings.second_threshold = Some(0.47);
+        assert_eq!(codes(&settings, &[close]), ["parks", "buses"]);
+        // The first code stays when it is itself under the floor.
+        settings.second_threshold = Some(0.60);
+        assert_eq!(codes(&settings, &[close]), ["parks"]);
+        // A code's best piece counts: buses scores 0.49 in a sentence.
+        settings.second_threshold = Some(0.48);
+        assert_eq!(codes(&settings, &[close, &[0.20, 0.49, 0.0]]), ["parks", "buses"]);
+    }
+
+    /// Leaving statements out of a built classifier codes an answer as the classifier built
+    /// without them does: the same codes, the same scores to rounding, for every example of
+    /// every code (the competing fallback's too), one at a time and two at a time; and a code
+    /// that would lose every example is left to a rebuild.
+    #[test]
+    fn leaving_statements_out_matches_building_without_them() {
+        let cb = parks_and_buses();
+        let enc = hashed();
         let mut settings = Settings::default_settings();
         settings.fallback_competes = true;
         settings.threshold = 0.2;
