@@ -471,7 +471,9 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             _ => serde_json::Value::Null,
         },
         "classifier": match &trained {
-            None => json!({"method": "zero-shot", "settings": settings}),
+            // Through serde_json's own f32 printing, so the settings read as written (margin
+            // 0.04, not the 0.03999999910593033 a conversion to f64 gives).
+            None => json!({"method": "zero-shot", "settings": serde_json::from_str::<serde_json::Value>(&serde_json::to_string(&settings)?)?}),
             Some(h) => json!({"method": "trained heads", "head": args.head.as_ref().map(|p| p.display().to_string()), "meta": h.meta}),
         },
         "sentiment_model": sentiment_model.describe(&sentiment_path),

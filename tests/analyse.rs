@@ -40,6 +40,10 @@ fn fixture_run_accounts_for_every_row_and_tables_match_the_coded_file() {
     let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out1.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["rows_read"], expected["rows"]);
     assert_eq!(run["rows_rejected"], 0);
+    // The classifier settings as models/zero-shot.toml writes them, not widened to f64.
+    let settings = &run["classifier"]["settings"];
+    assert_eq!((settings["margin"].as_f64(), settings["threshold"].as_f64()), (Some(0.04), Some(0.3)), "{settings}");
+    assert_eq!((settings["second_threshold"].as_f64(), settings["question_context"].as_f64()), (Some(0.4), Some(0.55)), "{settings}");
     let questions = run["questions"].as_array().unwrap();
     let exp_q = expected["questions"].as_object().unwrap();
     assert_eq!(questions.len(), exp_q.len(), "the five comment questions are detected, no more");
