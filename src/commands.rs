@@ -356,11 +356,18 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             format!("{} (sentence embeddings, zero-shot similarity to the codebook; {tone_line})", info.name),
             format!(
                 "compared with each sub-outcome's description and example statements in the codebook{} (zero-shot \
-                 similarity: a code is given when the answer, or one of its sentences, is close enough to it){}",
+                 similarity: a code is given when the answer, or one of its sentences, is close enough to it; an answer \
+                 carries at most {}{}){}",
                 match &codebook.extra_examples {
                     Some(x) => format!(", with {} statements coded by hand as further examples", x.statements),
                     None => String::new(),
                 },
+                match settings.max_codes {
+                    1 => "one code".to_string(),
+                    n @ 2..=9 => format!("{} codes", ["two", "three", "four", "five", "six", "seven", "eight", "nine"][n - 2]),
+                    n => format!("{n} codes"),
+                },
+                if settings.second_threshold.is_some() && settings.max_codes > 1 { ", each after the first only when it too is a clear match" } else { "" },
                 {
                     let keys: Vec<&str> = counts
                         .iter()
