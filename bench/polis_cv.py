@@ -11,7 +11,13 @@ codebook's example statements plus the other four folds and the manifesto senten
 ninth session on an encoder fine-tuned on the same statements; 5 x ~2 min), and zero-shot
 again with that fine-tuned encoder in place of MiniLM (`analyse --model FOLD/head_model/encoder`).
 
-Usage (from the repository root): python3 bench/polis_cv.py ../shared/data OUTDIR [--head] [--settings FILE]
+With --dump, each fold's analyse runs write every coded text's per-piece code scores to
+OUTDIR/foldK/scoresJ.jsonl (conversation J): the statements as answers, and the hand-coded examples
+left out one at a time. Only a binary built with bench/polis_scores_dump.patch applied writes them
+(`git apply bench/polis_scores_dump.patch && cargo build --release`, then `git checkout src`);
+bench/polis_rule_replay.py replays decision rules over them.
+
+Usage (from the repository root): python3 bench/polis_cv.py ../shared/data OUTDIR [--head] [--settings FILE] [--dump]
 """
 import csv
 import os
@@ -26,6 +32,7 @@ heads = "--head" in sys.argv[3:]
 # --settings FILE: zero-shot settings for the cross-validated runs (default: models/zero-shot.toml)
 settings = sys.argv[sys.argv.index("--settings") + 1] if "--settings" in sys.argv else None
 settings_args = ["--settings", settings] if settings else []
+dump = "--dump" in sys.argv[3:]
 # Each statement is put to its conversation's own question (the Polis topic) as a consultation
 # export's column header would put it, and coded one conversation at a time ("examples");
 # "examples_bare" codes the same folds under a bare "text" header, as before the twelfth session.
@@ -42,8 +49,11 @@ SUB = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9
 os.makedirs(out, exist_ok=True)
 
 
-def consult(*args):
-    subprocess.run([binary, *args], check=True, stdout=None if args[0] == "evaluate" else subprocess.DEVNULL)
+def consult(*args, scores=None):
+    env = dict(os.environ, CONSULT_TMP_DUMP=scores) if scores else None
+    if scores and os.path.exists(scores):
+        os.remove(scores)
+    subprocess.run([binary, *args], check=True, stdout=None if args[0] == "evaluate" else subprocess.DEVNULL, env=env)
 
 
 polis = polis_labelled(data, root)
@@ -66,7 +76,8 @@ for k in range(5):
     rows = []
     for j, (f, q) in enumerate(QUESTIONS.items()):
         write(f"{d}/input{j}.csv", ["id", q], [(i, t) for i, t, _ in test if i.startswith(f + "#")])
-        consult("analyse", f"{d}/input{j}.csv", "--id", "id", "--text", q, "--examples", f"{d}/examples.csv", *settings_args, "--quiet", "--out", f"{d}/examples{j}")
+        consult("analyse", f"{d}/input{j}.csv", "--id", "id", "--text", q, "--examples", f"{d}/examples.csv", *settings_args, "--quiet", "--out", f"{d}/examples{j}",
+                scores=f"{d}/scores{j}.jsonl" if dump else None)
         with open(f"{d}/examples{j}/coded_responses.csv", encoding="utf-8") as fh:
             part = list(csv.reader(fh))
         rows += part if not rows else part[1:]
