@@ -118,7 +118,8 @@ def fft_label_matrices(d):
 
 def micro_macro_f1(pred, gold, codes):
     """Micro- and macro-F1 over `codes`, as `consult evaluate --only` scores them: every key of
-    `gold` (id -> set of codes) is an item; `pred` (id -> set of codes) may lack some (none given)."""
+    `gold` (id -> set of codes) is an item; `pred` (id -> set of codes) may lack some (none given);
+    macro-F1 averages over the codes some gold item carries."""
     tp = {c: 0 for c in codes}; fp = dict(tp); fn = dict(tp)
     for i, gs in gold.items():
         ps = pred.get(i, set())
@@ -127,4 +128,5 @@ def micro_macro_f1(pred, gold, codes):
             elif c in ps: fp[c] += 1
             elif c in gs: fn[c] += 1
     f = lambda t, p, n: 0 if t == 0 else 2 * t / (2 * t + p + n)
-    return f(sum(tp.values()), sum(fp.values()), sum(fn.values())), sum(f(tp[c], fp[c], fn[c]) for c in codes) / len(codes)
+    present = [c for c in codes if tp[c] + fn[c]]
+    return f(sum(tp.values()), sum(fp.values()), sum(fn.values())), sum(f(tp[c], fp[c], fn[c]) for c in present) / max(1, len(present))

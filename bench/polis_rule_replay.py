@@ -18,6 +18,8 @@ import json
 import sys
 from collections import defaultdict
 
+from common import micro_macro_f1
+
 SUB = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4".split(",")
 OUTCOMES = ["5", "6", "7", "8", "9"]
 CONVERSATIONS = ("bg2050-volunteers.csv#", "london.youth.policing.csv#")
@@ -53,17 +55,8 @@ def outcome(code):
 
 
 def f1(pairs, labels):
-    """Micro- and macro-F1 over `labels` (macro over those with a gold item)."""
-    tp = fp = fn = 0
-    per = []
-    for c in labels:
-        a = sum(1 for p, g in pairs if c in p and c in g)
-        b = sum(1 for p, g in pairs if c in p and c not in g)
-        d = sum(1 for p, g in pairs if c not in p and c in g)
-        tp, fp, fn = tp + a, fp + b, fn + d
-        if a + d:
-            per.append(2 * a / (2 * a + b + d))
-    return 2 * tp / max(1, 2 * tp + fp + fn), sum(per) / max(1, len(per))
+    """Micro- and macro-F1 over `labels` of (given, gold) code-set pairs."""
+    return micro_macro_f1(dict(enumerate(p for p, _ in pairs)), dict(enumerate(g for _, g in pairs)), labels)
 
 
 def scores(pairs):
