@@ -26,7 +26,7 @@ import re
 import subprocess
 import sys
 
-from common import manifesto_labelled, polis_labelled, write_csv as write
+from common import POLIS_QUESTIONS as QUESTIONS, manifesto_labelled, polis_labelled, write_csv as write
 
 data, out = sys.argv[1], sys.argv[2]
 n = sys.argv[3] if len(sys.argv) > 3 else "100"
@@ -34,11 +34,6 @@ seed = sys.argv[4] if len(sys.argv) > 4 else "1"
 per_code = sys.argv[5] if len(sys.argv) > 5 else "0"
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 binary = os.environ.get("CONSULT_BIN", os.path.join(root, "target/release/consult"))
-# The Polis topics, as bench/polis_cv.py puts them (compdemocracy/openData summary.csv).
-QUESTIONS = {
-    "bg2050-volunteers.csv": "What would you want to see in the Bowling Green of the future?",
-    "london.youth.policing.csv": "What is the best way to engage more young people in local scrutiny of policing?",
-}
 os.makedirs(out, exist_ok=True)
 
 

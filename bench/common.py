@@ -1,6 +1,17 @@
 """Helpers the bench scripts share, so their splits agree with consult's own."""
 
 
+# The two Polis conversations we labelled, each with its topic as a consultation question
+# (compdemocracy/openData: bg2050-volunteers/summary.csv topic and description,
+# london.youth.policing/summary.csv topic); the order is the order of the scripts' inputs.
+POLIS_QUESTIONS = {
+    "bg2050-volunteers.csv": "What would you want to see in the Bowling Green of the future?",
+    "london.youth.policing.csv": "What is the best way to engage more young people in local scrutiny of policing?",
+}
+# The default codebook's 22 sub-outcomes, as `consult evaluate --only` takes them.
+SUB_OUTCOMES = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4"
+
+
 def fnv1a(s):
     """64-bit FNV-1a of the UTF-8 bytes of s, as `consult train` hashes ids (src/train.rs)."""
     h = 0xCBF29CE484222325
@@ -33,7 +44,7 @@ def polis_texts(data):
     import csv
     import os
     texts = {}
-    for f in ("bg2050-volunteers.csv", "london.youth.policing.csv"):
+    for f in POLIS_QUESTIONS:
         with open(os.path.join(data, "polis", f), encoding="utf-8") as fh:
             for r in csv.DictReader(fh):
                 texts[f"{f}#{r['comment-id'].strip()}"] = tidy(r["comment-body"])

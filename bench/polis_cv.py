@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tomllib
 
-from common import fnv1a, manifesto_labelled, polis_labelled, tidy, write_csv as write
+from common import POLIS_QUESTIONS as QUESTIONS, SUB_OUTCOMES as SUB, fnv1a, manifesto_labelled, polis_labelled, tidy, write_csv as write
 
 data, out = sys.argv[1], sys.argv[2]
 heads = "--head" in sys.argv[3:]
@@ -36,16 +36,9 @@ dump = "--dump" in sys.argv[3:]
 # Each statement is put to its conversation's own question (the Polis topic) as a consultation
 # export's column header would put it, and coded one conversation at a time ("examples");
 # "examples_bare" codes the same folds under a bare "text" header, as before the twelfth session.
-QUESTIONS = {
-    # compdemocracy/openData bg2050-volunteers/summary.csv: topic and description
-    "bg2050-volunteers.csv": "What would you want to see in the Bowling Green of the future?",
-    # compdemocracy/openData london.youth.policing/summary.csv: topic
-    "london.youth.policing.csv": "What is the best way to engage more young people in local scrutiny of policing?",
-}
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 binary = os.environ.get("CONSULT_BIN", os.path.join(root, "target/release/consult"))
 codebook = os.path.join(root, "models/codebooks/strategic-plan-2022-26.toml")
-SUB = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4"
 os.makedirs(out, exist_ok=True)
 
 

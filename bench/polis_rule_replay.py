@@ -18,11 +18,11 @@ import json
 import sys
 from collections import defaultdict
 
-from common import micro_macro_f1
+from common import POLIS_QUESTIONS, SUB_OUTCOMES, micro_macro_f1
 
-SUB = "5.1,5.2,5.3,5.4,6.1,6.2,6.3,6.4,6.5,7.1,7.2,7.3,7.4,8.1,8.2,8.3,8.4,8.5,9.1,9.2,9.3,9.4".split(",")
+SUB = SUB_OUTCOMES.split(",")
 OUTCOMES = ["5", "6", "7", "8", "9"]
-CONVERSATIONS = ("bg2050-volunteers.csv#", "london.youth.policing.csv#")
+CONVERSATIONS = [f + "#" for f in POLIS_QUESTIONS]  # input{j}.csv is conversation j
 THRESHOLD, MARGIN, MAX_CODES = 0.30, 0.04, 2  # models/zero-shot.toml
 
 
