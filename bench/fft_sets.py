@@ -7,16 +7,19 @@ the test set. Writes into OUT_DIR (never committed):
   test_gold.csv   id, codes
   codes_min3.txt  comma-separated codes with at least 3 test examples (scored codes)
 Codes are the 49 theme columns, as slugs. With FOLD (1-4), that fold is the test set and the
-other four train (k-fold figures, bench/fft_cv.sh); the default is fold 0.
-Usage: python3 bench/fft_sets.py SHARED_DATA OUT_DIR [FOLD]
+other four train (k-fold figures, bench/fft_cv.sh); the default is fold 0. With FOLD `all`, every
+answer goes into train_gold.csv and nothing is held out (the whole sample an officer would train
+on: training time, BENCHMARKS.md section 4); the test files are then empty.
+Usage: python3 bench/fft_sets.py SHARED_DATA OUT_DIR [FOLD|all]
 """
 import csv, os, re, sys
 
 from common import fold as fnv, tidy
 
 data, out = sys.argv[1], sys.argv[2]
-test_fold = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-assert test_fold in range(5), "the test fold is 0-4"
+arg = sys.argv[3] if len(sys.argv) > 3 else "0"
+test_fold = None if arg == "all" else int(arg)
+assert test_fold is None or test_fold in range(5), "the test fold is 0-4 or all"
 os.makedirs(out, exist_ok=True)
 
 def slug(s):

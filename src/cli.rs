@@ -217,6 +217,12 @@ pub struct TrainArgs {
     /// 0.540 tuning every weight), which keeps 3 epochs inside 5 minutes.
     #[arg(long, default_value_t = 1)]
     pub tune_frozen_layers: usize,
+    /// Answer-epochs fine-tuning may spend (answers times epochs): a sample larger than this
+    /// over --tune-epochs gets fewer epochs, the last a partial one, so that training keeps to
+    /// about 5 minutes on 2 cores. The default gives samples of up to 4,800 answers all 3
+    /// epochs; the whole NHS FFT development sample (5,924 answers) 2.43 (BENCHMARKS.md §4).
+    #[arg(long, value_name = "ANSWER_EPOCHS", default_value_t = 14_400)]
+    pub tune_budget: usize,
     /// On samples under --tune-min-answers, fine-tune the encoder SetFit-style instead: this
     /// many rounds of contrastive pairs (each answer with one that shares a code and one that
     /// shares none), every weight, learning rate 2e-5. 0: the heads read answers with the base

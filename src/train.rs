@@ -268,6 +268,12 @@ pub fn read_reviews(data: &Path) -> Result<Vec<Item>> {
 }
 
 /// Embeds (answer, question) pairs (each distinct text once) into head features.
+/// Epochs of fine-tuning a sample of `answers` gets: `epochs`, or fewer (fractional) when
+/// they would spend more than `budget` answer-epochs.
+pub fn tune_epochs_within(epochs: usize, budget: usize, answers: usize) -> f64 {
+    (epochs as f64).min(budget as f64 / answers.max(1) as f64)
+}
+
 pub fn featurise(pairs: &[(&str, &str)], encoder: &dyn Encoder) -> Result<Vec<Vec<f32>>> {
     let mut texts = crate::normalise::Distinct::new();
     let ids: Vec<(usize, usize)> = pairs.iter().map(|&(t, q)| (texts.id(t), texts.id(q))).collect();
@@ -777,8 +783,26 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
         let targets: Vec<Vec<f32>> =
             gold.iter().map(|g| codes.iter().map(|c| if g.contains(c) { 1.0 } else { 0.0 }).collect()).collect();
         let qa: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (q.as_str(), t.as_str())).collect();
-        let settings = tune::Settings { epochs: args.tune_epochs, frozen_layers: args.tune_frozen_layers, ..Default::default() };
-        eprintln!("train: fine-tuning {} on {} answers and {} codes, {} epochs", base.display(), qa.len(), codes.len(), settings.epochs);
+        let mut settings = tune::Settings { epochs: args.tune_epochs, frozen_layers: args.tune_frozen_layers, ..Default::default() };
+        let epochs = tune_epochs_within(args.tune_epochs, args.tune_budget, qa.len());
+        let per_epoch = qa.len().div_ceil(settings.batch_size);
+        if epochs < args.tune_epochs as f64 {
+            settings.max_steps = Some(((epochs * per_epoch as f64).round() as usize).max(1));
+        }
+        eprintln!(
+            "train: fine-tuning {} on {} answers and {} codes, {}",
+            base.display(),
+            qa.len(),
+            codes.len(),
+            match settings.max_steps {
+                Some(steps) => format!(
+                    "{epochs:.2} epochs ({steps} steps: --tune-budget {} answer-epochs over {} answers)",
+                    args.tune_budget,
+                    qa.len()
+                ),
+                None => format!("{} epochs", settings.epochs),
+            }
+        );
         let tmp = args.out.join(format!("{ENCODER_DIR}.partial"));
         let _ = std::fs::remove_dir_all(&tmp);
         tune::train_encoder(&base, &qa, &targets, &settings, &tmp, &|epoch, loss| {
@@ -838,6 +862,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
                 "weights_sha256": encoder.info().weights_sha256,
                 "input": "[CLS] question [SEP] answer [SEP], at most 128 tokens, mean-pooled; one sigmoid per code, binary cross-entropy",
                 "settings": settings,
+                "budget_answer_epochs": args.tune_budget,
                 "seconds": tune_seconds,
             }),
             None => json!({"fine_tuned": false, "why": if args.tune_epochs == 0 {
@@ -880,6 +905,14 @@ mod tests {
 
     use super::*;
     use crate::cli::{Cli, Command};
+
+    #[test]
+    fn a_large_sample_gets_fewer_epochs_of_fine_tuning() {
+        assert_eq!(tune_epochs_within(3, 14_400, 4_770), 3.0);
+        assert_eq!(tune_epochs_within(3, 14_400, 4_800), 3.0);
+        assert!((tune_epochs_within(3, 14_400, 5_924) - 2.431).abs() < 1e-3);
+        assert_eq!(tune_epochs_within(3, 14_400, 0), 3.0);
+    }
 
     fn args(extra: &[&str]) -> TrainSentimentArgs {
         let argv = ["consult", "train-sentiment", "--tune"].iter().chain(extra);

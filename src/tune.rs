@@ -208,6 +208,11 @@ pub struct Settings {
     /// distributions joins the loss (0: read once).
     #[serde(default)]
     pub rdrop: f64,
+    /// Stop after this many optimiser steps, when fewer than `epochs` epochs take: the last
+    /// epoch is then a partial one, and the warm-up and decay are spread over these steps.
+    /// None: every epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<usize>,
 }
 
 impl Settings {
@@ -232,6 +237,7 @@ impl Default for Settings {
             frozen_layers: 0,
             theme_weight: 0.0,
             rdrop: 0.0,
+            max_steps: None,
         }
     }
 }
@@ -504,13 +510,18 @@ fn fit(
     let lengths = enc.lengths();
     let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
     let per_epoch = pairs.len().div_ceil(s.batch_size);
-    let steps = (s.epochs * per_epoch) as f64;
+    let last = s.max_steps.map_or(s.epochs * per_epoch, |m| m.clamp(1, s.epochs * per_epoch));
+    let steps = last as f64;
     let mut rng = Rng(s.seed);
     let mut step = 0usize;
     for epoch in 0..s.epochs {
+        if step == last {
+            break;
+        }
         let mut total = 0.0;
         let batches = epoch_batches(&lengths, s.batch_size, &mut rng);
-        for items in &batches {
+        let batches = &batches[..batches.len().min(last - step)];
+        for items in batches {
             let f = s.schedule(step, steps);
             opt.set_lr_group(0, s.encoder_learning_rate * f);
             opt.set_lr_group(1, s.head_learning_rate * f);
