@@ -57,13 +57,12 @@ from sklearn.preprocessing import MultiLabelBinarizer
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from common import tidy  # noqa: E402
+from common import polis_labelled, tidy  # noqa: E402
 
 BATCH = 32
 N_SPEED = 2000
 ROUNDS = 2
 CODEBOOK = os.path.join(ROOT, "models/codebooks/strategic-plan-2022-26.toml")
-LABELS = os.path.join(ROOT, "eval/dev/polis_labels.csv")
 
 
 def log(*a):
@@ -90,16 +89,8 @@ def speed_sentences(data):
 
 
 def polis_items(data):
-    text = {}
-    for f in ("bg2050-volunteers.csv", "london.youth.policing.csv"):
-        with open(f"{data}/polis/{f}", encoding="utf-8") as fh:
-            for r in csv.DictReader(fh):
-                text[(f, r["comment-id"].strip())] = tidy(r["comment-body"])
-    items = []
-    with open(LABELS, encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            codes = [c.strip() for c in r["codes"].split(";") if c.strip()]
-            items.append((text[(r["file"], r["comment_id"].strip())], codes))
+    """Our 410 hand-coded Polis statements as (text, codes)."""
+    items = [(text, [c.strip() for c in codes.split(";") if c.strip()]) for _, text, codes in polis_labelled(data, ROOT)]
     assert len(items) == 410, len(items)
     return items
 
