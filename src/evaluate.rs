@@ -337,6 +337,14 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
     };
     let gq = gold.headers.iter().position(|h| h == gold_question);
     let cq = if gq.is_some() { Some(coded.column("question")?) } else { None };
+    // The gold file's question may name a question as the run does (Q1, Q2, ...) or by its
+    // text (its column header, `question_text`); either matches. A run of one open question,
+    // with each gold id given once, is matched by id alone, whatever the gold's question says.
+    let distinct = |t: &Table, c: usize| t.rows.iter().map(|r| r.fields[c].trim().to_string()).collect::<BTreeSet<String>>();
+    let by_id_alone =
+        cq.is_some_and(|c| distinct(coded, c).len() <= 1) && distinct(gold, gold.column(gold_id)?).len() == gold.rows.len();
+    let (gq, cq) = if by_id_alone { (None, None) } else { (gq, cq) };
+    let cq_text = cq.and_then(|_| coded.headers.iter().position(|h| h == "question_text"));
     let c_codes = coded.column("codes")?;
     let c_text = coded.column("text").ok();
     let c_tone = coded.headers.iter().position(|h| h == "sentiment");
@@ -349,10 +357,11 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
     let mut predicted: HashMap<String, (BTreeSet<String>, &str, &str)> = HashMap::new();
     for r in &coded.rows {
         let codes = if status.is_some_and(|s| r.fields[s] != "coded") { BTreeSet::new() } else { split_codes(&r.fields[c_codes]) };
-        let k = key(r, c_id, cq);
-        if !codes.is_empty() || !predicted.contains_key(&k) {
-            let field = |c: Option<usize>| c.map_or("", |c| r.fields[c].as_str());
-            predicted.insert(k, (codes, field(c_text), field(c_tone)));
+        let field = |c: Option<usize>| c.map_or("", |c| r.fields[c].as_str());
+        for k in std::iter::once(key(r, c_id, cq)).chain(cq_text.map(|q| key(r, c_id, Some(q)))) {
+            if !codes.is_empty() || !predicted.contains_key(&k) {
+                predicted.insert(k, (codes.clone(), field(c_text), field(c_tone)));
+            }
         }
     }
     let mut cmp = Comparison {

@@ -352,6 +352,40 @@ fn evaluate_and_train_refuse_a_gold_file_with_a_malformed_row() {
     assert!(!p("heads").exists());
 }
 
+/// A gold file's question column may name the question by its text as well as by the run's Q1,
+/// Q2; and a run of one open question is matched by id alone, whatever the gold's question says
+/// (a bare `text` header, a gold file that names the question asked).
+#[test]
+fn evaluate_matches_the_gold_question_by_id_or_text_and_needs_none_for_one_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    std::fs::write(
+        p("coded.csv"),
+        "id,question,question_text,status,codes\n1,Q1,What was good?,coded,staff\n1,Q2,What could we do better?,coded,waiting\n\
+         2,Q1,What was good?,coded,staff\n2,Q2,What could we do better?,blank,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("gold.csv"),
+        "id,question,codes\n1,What was good?,staff\n1,Q2,waiting\n2,What could we do better?,parking\n",
+    )
+    .unwrap();
+    let o = consult(&["evaluate", &p("coded.csv"), &p("gold.csv")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    // All three matched; 2's blank answer to Q2 counts as coded with nothing: 2 of 3 right.
+    assert!(out.contains("Items compared: 3 (0 gold items had no coded answer)"), "{out}");
+    assert!(out.contains("exact match 0.667"), "{out}");
+
+    std::fs::write(p("one.csv"), "id,question,question_text,status,codes\n7,Q1,text,coded,staff\n8,Q1,text,coded,parking\n")
+        .unwrap();
+    std::fs::write(p("gold1.csv"), "id,question,codes\n7,What was good?,staff\n8,What was good?,staff\n").unwrap();
+    let o = consult(&["evaluate", &p("one.csv"), &p("gold1.csv")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Items compared: 2 (0 gold items had no coded answer)"), "{out}");
+    assert!(out.contains("exact match 0.500"), "{out}");
+}
+
 /// The outcome level scores the codebook's outcomes: a sub-outcome counts as its outcome, and
 /// codes outside the outcomes ("plan", "other") are scored by code only, though an outcome given
 /// to an answer coded "other" by hand still counts against it. With --outcomes and no code in an
