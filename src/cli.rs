@@ -113,6 +113,11 @@ pub struct AnalyseArgs {
     /// An open question's column; repeat for several. Default: detected.
     #[arg(long = "text", value_name = "COLUMN")]
     pub text: Vec<String>,
+    /// A long export, one answer a row: this column holds each row's question (its wording),
+    /// and the one --text column its answer. Each question found becomes an open question of
+    /// its own, in order of first appearance, read with its answers as a survey export's are.
+    #[arg(long, value_name = "COLUMN")]
+    pub question_column: Option<String>,
     /// A respondent attribute to carry into coded_responses.csv; repeat for several.
     #[arg(long = "by", value_name = "COLUMN")]
     pub by: Vec<String>,

@@ -138,6 +138,26 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
     let read = ReadOptions { sheet: args.sheet.clone(), header_rows: args.header_rows.map(usize::from) };
     let table = Table::open(&args.input, &read)?;
+    // A long export becomes a survey export's layout: one column per question, the last ones.
+    let (table, asked, asked_in) = match &args.question_column {
+        None => (table, None, None),
+        Some(q) => {
+            let [answer] = args.text.as_slice() else {
+                bail!(InputError(format!(
+                    "{}: --question-column {q} needs the one column that holds the answers, as --text COLUMN",
+                    args.input.display()
+                )));
+            };
+            let (qc, ac) = (table.column(q)?, table.column(answer)?);
+            if qc == ac {
+                bail!(InputError(format!("{}: --question-column and --text name the same column", args.input.display())));
+            }
+            let kept = table.headers.len() - 2;
+            let (wide, asked_in) = table.long_to_wide(qc, ac);
+            let cols: Vec<usize> = (kept..wide.headers.len()).collect();
+            (wide, Some(cols), Some(asked_in))
+        }
+    };
     let read_seconds = started.elapsed().as_secs_f64();
     say(format!(
         "Read {} as {}: {} layout, {} header row(s), {} rows, {} cells with mojibake repaired",
@@ -161,7 +181,13 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         None => table.detect_id_column(),
     };
     let by_cols: Vec<usize> = args.by.iter().map(|n| table.column(n)).collect::<Result<_>>()?;
-    let text_cols: Vec<usize> = if args.text.is_empty() {
+    let text_cols: Vec<usize> = if let Some(cols) = asked {
+        say(format!("{} questions in column {}:", cols.len(), args.question_column.as_deref().unwrap_or_default()));
+        for &c in &cols {
+            say(format!("  {}", table.headers[c]));
+        }
+        cols
+    } else if args.text.is_empty() {
         let found: Vec<usize> = (0..table.headers.len())
             .filter(|c| roles[*c] == Role::OpenText && Some(*c) != id_col && !by_cols.contains(c))
             .collect();
@@ -222,8 +248,13 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     let setup_seconds = t_load.elapsed().as_secs_f64();
 
     let t_code = Instant::now();
-    let (responses, timings) =
+    let (mut responses, timings) =
         analyse::code_responses(&table, &questions, id_col, &by_cols, &codebook, &coder, &sentiment_model, &encoder, head_encoder.as_ref().map(|e| e as &dyn Encoder), &blanks)?;
+    // From a long export, a row answers its own question only: the other questions' cells
+    // were never asked of it, so they are no answers, blank or otherwise.
+    if let Some(asked_in) = &asked_in {
+        responses.retain(|r| r.status == analyse::Status::Rejected || asked_in.get(&r.line) == Some(&r.question));
+    }
     let code_seconds = t_code.elapsed().as_secs_f64() - timings.embed_seconds;
     let t_render = Instant::now();
     let counts = aggregate::count(&questions, &responses);
@@ -436,6 +467,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
         "input_format": table.format,
         "input_platform": table.platform.as_str(),
         "input_header_rows": table.header_rows,
+        "input_question_column": args.question_column,
         "mojibake_repaired_cells": table.repaired_cells,
         "blank_list": blanks.source,
         "closed_questions": closed.iter().map(|t| t.title.clone()).collect::<Vec<_>>(),

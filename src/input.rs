@@ -229,6 +229,46 @@ pub fn detect_platform(headers: &[String], header_rows: usize, first_ids: &[&str
 }
 
 impl Table {
+    /// A long export (one answer a row, its question in column `question`, its text in column
+    /// `answer`) laid out as a survey export: the two columns give way to one column per
+    /// question, named by the question and in order of first appearance, each row's answer
+    /// under its question and the other questions' cells empty. Every row stays a row, with its
+    /// line; a row with no question is rejected, and the reason names the column. Also gives
+    /// each row's question (its index among the new columns) by line.
+    pub fn long_to_wide(mut self, question: usize, answer: usize) -> (Table, std::collections::HashMap<u64, usize>) {
+        let mut asked: Vec<String> = Vec::new();
+        let mut rows = Vec::with_capacity(self.rows.len());
+        for r in std::mem::take(&mut self.rows) {
+            let q = r.fields[question].trim().to_string();
+            if q.is_empty() {
+                self.rejected.push(Rejected {
+                    line: r.line,
+                    reason: format!("no question in column {} ({}) for its answer", question + 1, self.headers[question]),
+                    first_field: r.fields.first().cloned().unwrap_or_default(),
+                });
+                continue;
+            }
+            let k = asked.iter().position(|a| *a == q).unwrap_or_else(|| {
+                asked.push(q);
+                asked.len() - 1
+            });
+            rows.push((r, k));
+        }
+        let keep: Vec<usize> = (0..self.headers.len()).filter(|&c| c != question && c != answer).collect();
+        let asked_in = rows.iter().map(|(r, k)| (r.line, *k)).collect();
+        self.rows = rows
+            .into_iter()
+            .map(|(r, k)| {
+                let mut fields: Vec<String> = keep.iter().map(|&c| r.fields[c].clone()).collect();
+                fields.extend((0..asked.len()).map(|j| if j == k { r.fields[answer].clone() } else { String::new() }));
+                Row { line: r.line, fields }
+            })
+            .collect();
+        self.rejected.sort_by_key(|r| r.line);
+        self.headers = keep.iter().map(|&c| self.headers[c].clone()).chain(asked).collect();
+        (self, asked_in)
+    }
+
     pub fn rows_read(&self) -> usize {
         self.rows.len() + self.rejected.len()
     }

@@ -203,6 +203,73 @@ fn ragged_rows_are_rejected_with_their_line_and_counted() {
     assert!(rows[0][codes].split(';').any(|c| c == "8.2"), "{:?}", rows[0]);
 }
 
+/// A long export (one answer a row, its question in a column) is read as a survey export:
+/// each question found is an open question, each row answers its own question only (the
+/// others' cells are no answers, not blanks), a row with no question is rejected with its line
+/// and column, and the coded answers' codes come as they do from the wide layout.
+#[test]
+fn a_long_export_reads_each_rows_answer_under_its_own_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.csv");
+    std::fs::write(
+        &long,
+        "id,question,answer\n1,What should the council do next?,The potholes on Main Street need fixing urgently\n\
+         2,Any other comments?,More trees in the park please\n3,What should the council do next?,\n\
+         4,,Fix the buses\n",
+    )
+    .unwrap();
+    let wide = dir.path().join("wide.csv");
+    std::fs::write(
+        &wide,
+        "id,What should the council do next?,Any other comments?\n1,The potholes on Main Street need fixing urgently,\n\
+         2,,More trees in the park please\n",
+    )
+    .unwrap();
+    let run = |input: &Path, out: &str, extra: &[&str]| {
+        Command::cargo_bin("consult")
+            .unwrap()
+            .args(["analyse", "--id", "id", "--quiet", "--out"])
+            .arg(dir.path().join(out))
+            .args(extra)
+            .arg(input)
+            .assert()
+            .success();
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(out).join("run.json")).unwrap()).unwrap();
+        (run, read_csv(&dir.path().join(out).join("coded_responses.csv")))
+    };
+    let (r, (h, rows)) = run(&long, "long", &["--text", "answer", "--question-column", "question"]);
+    assert_eq!(r["rows_read"], 4);
+    assert_eq!(r["rejected"][0]["line"], 5);
+    assert_eq!(r["input_question_column"], "question");
+    assert_eq!(r["rejected"][0]["reason"], "no question in column 2 (question) for its answer");
+    let counts = |q: &serde_json::Value| (q["question"].as_str().unwrap().to_string(), q["coded"].as_u64(), q["blank"].as_u64());
+    assert_eq!(counts(&r["questions"][0]), ("What should the council do next?".to_string(), Some(1), Some(1)));
+    assert_eq!(counts(&r["questions"][1]), ("Any other comments?".to_string(), Some(1), Some(0)));
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let cells: Vec<(&str, &str, &str)> =
+        rows.iter().map(|r| (r[col("id")].as_str(), r[col("question")].as_str(), r[col("status")].as_str())).collect();
+    assert_eq!(cells, vec![("1", "Q1", "coded"), ("2", "Q2", "coded"), ("3", "Q1", "blank"), ("4", "Q1", "rejected"), ("4", "Q2", "rejected")]);
+    // The same answers laid out wide get the same codes.
+    let (_, (hw, wrows)) = run(&wide, "wide", &["--text", "What should", "--text", "Any other"]);
+    let codes = |h: &[String], rows: &[Vec<String>]| -> Vec<String> {
+        let (s, c) = (h.iter().position(|x| x == "status").unwrap(), h.iter().position(|x| x == "codes").unwrap());
+        rows.iter().filter(|r| r[s] == "coded").map(|r| r[c].clone()).collect()
+    };
+    assert_eq!(codes(&h, &rows), codes(&hw, &wrows));
+    assert!(codes(&h, &rows)[0].split(';').any(|c| c == "8.2"), "{rows:?}");
+    // The answers' column must be named, and only it.
+    let o = Command::cargo_bin("consult")
+        .unwrap()
+        .args(["analyse", "--question-column", "question", "--quiet", "--out"])
+        .arg(dir.path().join("none"))
+        .arg(&long)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--question-column question needs the one column that holds the answers, as --text COLUMN"));
+}
+
 #[test]
 fn bad_input_gets_a_clear_error_and_exit_code() {
     let dir = tempfile::tempdir().unwrap();
