@@ -438,8 +438,9 @@ pub struct SentimentArgs {
     /// The question every text answers.
     #[arg(long, default_value = crate::train::CONSULTATION_QUESTION, conflicts_with = "question_col")]
     pub question: String,
-    /// A column holding each text's question instead.
-    #[arg(long, value_name = "COLUMN")]
+    /// A column holding each text's question instead (also --question-column, as `analyse`
+    /// and `train` name it).
+    #[arg(long, value_name = "COLUMN", alias = "question-column")]
     pub question_col: Option<String>,
     /// Output CSV.
     #[arg(long, value_name = "FILE")]
