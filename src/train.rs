@@ -268,12 +268,6 @@ pub fn read_reviews(data: &Path) -> Result<Vec<Item>> {
 }
 
 /// Embeds (answer, question) pairs (each distinct text once) into head features.
-/// Epochs of fine-tuning a sample of `answers` gets: `epochs`, or fewer (fractional) when
-/// they would spend more than `budget` answer-epochs.
-pub fn tune_epochs_within(epochs: usize, budget: usize, answers: usize) -> f64 {
-    (epochs as f64).min(budget as f64 / answers.max(1) as f64)
-}
-
 pub fn featurise(pairs: &[(&str, &str)], encoder: &dyn Encoder) -> Result<Vec<Vec<f32>>> {
     let mut texts = crate::normalise::Distinct::new();
     let ids: Vec<(usize, usize)> = pairs.iter().map(|&(t, q)| (texts.id(t), texts.id(q))).collect();
@@ -784,11 +778,7 @@ pub fn train_codes(args: &crate::cli::TrainArgs) -> Result<()> {
             gold.iter().map(|g| codes.iter().map(|c| if g.contains(c) { 1.0 } else { 0.0 }).collect()).collect();
         let qa: Vec<(&str, &str)> = texts.iter().map(|(t, q)| (q.as_str(), t.as_str())).collect();
         let mut settings = tune::Settings { epochs: args.tune_epochs, frozen_layers: args.tune_frozen_layers, ..Default::default() };
-        let epochs = tune_epochs_within(args.tune_epochs, args.tune_budget, qa.len());
-        let per_epoch = qa.len().div_ceil(settings.batch_size);
-        if epochs < args.tune_epochs as f64 {
-            settings.max_steps = Some(((epochs * per_epoch as f64).round() as usize).max(1));
-        }
+        let epochs = settings.within_budget(qa.len(), args.tune_budget);
         eprintln!(
             "train: fine-tuning {} on {} answers and {} codes, {}",
             base.display(),
@@ -905,14 +895,6 @@ mod tests {
 
     use super::*;
     use crate::cli::{Cli, Command};
-
-    #[test]
-    fn a_large_sample_gets_fewer_epochs_of_fine_tuning() {
-        assert_eq!(tune_epochs_within(3, 14_400, 4_770), 3.0);
-        assert_eq!(tune_epochs_within(3, 14_400, 4_800), 3.0);
-        assert!((tune_epochs_within(3, 14_400, 5_924) - 2.431).abs() < 1e-3);
-        assert_eq!(tune_epochs_within(3, 14_400, 0), 3.0);
-    }
 
     fn args(extra: &[&str]) -> TrainSentimentArgs {
         let argv = ["consult", "train-sentiment", "--tune"].iter().chain(extra);

@@ -216,6 +216,22 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Optimiser steps in one epoch over `items` training items.
+    fn steps_per_epoch(&self, items: usize) -> usize {
+        items.div_ceil(self.batch_size)
+    }
+
+    /// Cuts these settings to at most `budget` answer-epochs over `answers` (answers times
+    /// epochs): fewer than `epochs` epochs, the last a partial one, when the sample is larger
+    /// than `budget / epochs`. Returns the epochs they now run (fractional).
+    pub fn within_budget(&mut self, answers: usize, budget: usize) -> f64 {
+        let epochs = (self.epochs as f64).min(budget as f64 / answers.max(1) as f64);
+        if epochs < self.epochs as f64 {
+            self.max_steps = Some(((epochs * self.steps_per_epoch(answers) as f64).round() as usize).max(1));
+        }
+        epochs
+    }
+
     /// The share of the learning rates at `step` (from 0) of `steps`: a linear warm-up over the
     /// first `warmup_fraction` of the steps, then a linear decay to 0.
     fn schedule(&self, step: usize, steps: f64) -> f64 {
@@ -509,7 +525,7 @@ fn fit(
     let enc = encode(&tok, pairs);
     let lengths = enc.lengths();
     let mut opt = nn::AdamW { wd: s.weight_decay, ..Default::default() }.build(&net.vs, s.encoder_learning_rate)?;
-    let per_epoch = pairs.len().div_ceil(s.batch_size);
+    let per_epoch = s.steps_per_epoch(pairs.len());
     let last = s.max_steps.map_or(s.epochs * per_epoch, |m| m.clamp(1, s.epochs * per_epoch));
     let steps = last as f64;
     let mut rng = Rng(s.seed);
@@ -711,8 +727,23 @@ impl TunedSentiment {
 
 #[cfg(test)]
 mod tests {
-    use super::{contrastive_rounds, halves_kl, GRADES};
+    use super::{contrastive_rounds, halves_kl, Settings, GRADES};
     use tch::Tensor;
+
+    #[test]
+    fn a_large_sample_gets_fewer_epochs_of_fine_tuning() {
+        let within = |answers: usize| {
+            let mut s = Settings { epochs: 3, ..Default::default() };
+            (s.within_budget(answers, 14_400), s.max_steps)
+        };
+        assert_eq!(within(4_770), (3.0, None));
+        assert_eq!(within(4_800), (3.0, None));
+        let (epochs, steps) = within(5_924);
+        assert!((epochs - 2.431).abs() < 1e-3);
+        // 371 batches of 16 an epoch, 2.43 of them: the 902 steps the whole NHS FFT sample took.
+        assert_eq!(steps, Some(902));
+        assert_eq!(within(0), (3.0, None));
+    }
 
     #[test]
     fn r_drop_term_is_the_symmetric_kl_of_the_two_readings() {
