@@ -138,7 +138,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
     };
     let read = ReadOptions { sheet: args.sheet.clone(), header_rows: args.header_rows.map(usize::from) };
     let table = Table::open(&args.input, &read)?;
-    // A long export becomes a survey export's layout: one column per question, the last ones.
+    // A long export becomes a survey export's layout: one column per question.
     let (table, asked, asked_in) = match &args.question_column {
         None => (table, None, None),
         Some(q) => {
@@ -152,9 +152,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<()> {
             if qc == ac {
                 bail!(InputError(format!("{}: --question-column and --text name the same column", args.input.display())));
             }
-            let kept = table.headers.len() - 2;
-            let (wide, asked_in) = table.long_to_wide(qc, ac);
-            let cols: Vec<usize> = (kept..wide.headers.len()).collect();
+            let (wide, cols, asked_in) = table.long_to_wide(qc, ac);
             (wide, Some(cols), Some(asked_in))
         }
     };

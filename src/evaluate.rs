@@ -342,7 +342,7 @@ pub fn compare(coded: &Table, gold: &Table, gold_id: &str, gold_codes: &str, gol
     // with each gold id given once, is matched by id alone, whatever the gold's question says.
     let distinct = |t: &Table, c: usize| t.rows.iter().map(|r| r.fields[c].trim().to_string()).collect::<BTreeSet<String>>();
     let by_id_alone =
-        cq.is_some_and(|c| distinct(coded, c).len() <= 1) && distinct(gold, gold.column(gold_id)?).len() == gold.rows.len();
+        cq.is_some_and(|c| distinct(coded, c).len() <= 1) && distinct(gold, g_id).len() == gold.rows.len();
     let (gq, cq) = if by_id_alone { (None, None) } else { (gq, cq) };
     let cq_text = cq.and_then(|_| coded.headers.iter().position(|h| h == "question_text"));
     let c_codes = coded.column("codes")?;

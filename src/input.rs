@@ -234,8 +234,8 @@ impl Table {
     /// question, named by the question and in order of first appearance, each row's answer
     /// under its question and the other questions' cells empty. Every row stays a row, with its
     /// line; a row with no question is rejected, and the reason names the column. Also gives
-    /// each row's question (its index among the new columns) by line.
-    pub fn long_to_wide(mut self, question: usize, answer: usize) -> (Table, std::collections::HashMap<u64, usize>) {
+    /// the question columns, and each row's question (its index among them) by line.
+    pub fn long_to_wide(mut self, question: usize, answer: usize) -> (Table, Vec<usize>, std::collections::HashMap<u64, usize>) {
         let mut asked: Vec<String> = Vec::new();
         let mut rows = Vec::with_capacity(self.rows.len());
         for r in std::mem::take(&mut self.rows) {
@@ -265,8 +265,9 @@ impl Table {
             })
             .collect();
         self.rejected.sort_by_key(|r| r.line);
+        let columns = (keep.len()..keep.len() + asked.len()).collect();
         self.headers = keep.iter().map(|&c| self.headers[c].clone()).chain(asked).collect();
-        (self, asked_in)
+        (self, columns, asked_in)
     }
 
     pub fn rows_read(&self) -> usize {
